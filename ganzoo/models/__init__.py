@@ -1,0 +1,55 @@
+"""GAN models: the `GAN` training loop and the network families it trains."""
+
+import difflib
+
+from ganzoo.models import dcgan, mlp
+from ganzoo.models.base import GAN
+
+# A family is a module with build_generator(sample_shape, *, latent_dim, ...)
+# and build_discriminator(sample_shape, ...).
+FAMILIES = {"dcgan": dcgan, "mlp": mlp}
+
+
+def get_family(name):
+    """Returns the module of the network family `name` ("dcgan", "mlp")."""
+    if name not in FAMILIES:
+        close = difflib.get_close_matches(str(name), FAMILIES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown model family {name!r}; expected one of {sorted(FAMILIES)}.{hint}"
+        )
+    return FAMILIES[name]
+
+
+def build_gan(
+    family,
+    sample_shape,
+    *,
+    latent_dim,
+    generator=None,
+    discriminator=None,
+    **gan_kwargs,
+):
+    """Builds a `GAN` of a registered family for samples of `sample_shape`.
+
+    Args:
+        family: "dcgan" or "mlp".
+        sample_shape: Shape of one sample (H, W, C) or (D,).
+        latent_dim: Size of the latent vector.
+        generator: Extra keyword arguments of the family's `build_generator`.
+        discriminator: Extra keyword arguments of its `build_discriminator`.
+        **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, seed, ...).
+
+    Returns:
+        An uncompiled `GAN`.
+    """
+    module = get_family(family)
+    return GAN(
+        module.build_generator(sample_shape, latent_dim=latent_dim, **(generator or {})),
+        module.build_discriminator(sample_shape, **(discriminator or {})),
+        latent_dim=latent_dim,
+        **gan_kwargs,
+    )
+
+
+__all__ = ["GAN", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]

@@ -1,0 +1,322 @@
+"""`GAN`: the one adversarial training loop of ganzoo, for every Keras backend."""
+
+import logging
+
+import keras
+import numpy as np
+from keras import ops
+
+from ganzoo import losses
+from ganzoo.training.step import minimize, stateless_train_step
+
+logger = logging.getLogger(__name__)
+
+
+class _SelectByOwner:
+    """Picks the discriminator's optimizer for its variables, the generator's otherwise.
+
+    Selection is by variable identity, not by path, so layer names never matter.
+    `values()` fixes the order of `MultiOptimizer.optimizers`: (d, g).
+    """
+
+    def __init__(self, d_optimizer, g_optimizer, d_variables):
+        self._optimizers = (d_optimizer, g_optimizer)
+        self._d_ids = {id(v) for v in d_variables}
+
+    def values(self):
+        return self._optimizers
+
+    def __call__(self, variable):
+        return self._optimizers[0 if id(variable) in self._d_ids else 1]
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class GAN(keras.Model):
+    """A generative adversarial network trained with `fit` on any backend.
+
+    `train_step` alternates `d_steps_per_g_step` discriminator updates (each
+    with fresh latents, on the same real batch) and one generator update, and
+    logs `d_loss`, `g_loss` and the mean discriminator probability on the real
+    (`d_real`) and fake (`d_fake`) batches.
+
+    Args:
+        generator: A `keras.Model` mapping latents of shape `(latent_dim,)` to
+            samples (images in [-1, 1], or points).
+        discriminator: A `keras.Model` mapping samples to one logit each.
+        latent_dim: Size of the latent vector fed to the generator.
+        d_steps_per_g_step: Discriminator updates per generator update.
+        d_pretrain_steps: Discriminator-only updates on real batches against
+            the initial generator's samples, run at the start of the first
+            `fit` (before any generator update).
+        seed: Seed of the model's random stream (latents during training).
+        **kwargs: Passed to `keras.Model` (e.g. `name`).
+
+    Example:
+
+    ```python
+    gan = ganzoo.models.GAN(generator, discriminator, latent_dim=64, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.fit(ganzoo.data.load("digits", batch_size=64), epochs=10)
+    images = gan.generate(16, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        *,
+        latent_dim,
+        d_steps_per_g_step=1,
+        d_pretrain_steps=0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_int("latent_dim", latent_dim, minimum=1)
+        _check_int("d_steps_per_g_step", d_steps_per_g_step, minimum=1)
+        _check_int("d_pretrain_steps", d_pretrain_steps, minimum=0)
+        for role, network in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(network, keras.Model):
+                raise TypeError(
+                    f"`{role}` must be a keras.Model, got {type(network).__name__}; "
+                    "build one with ganzoo.models.dcgan or ganzoo.models.mlp."
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.d_steps_per_g_step = d_steps_per_g_step
+        self.d_pretrain_steps = d_pretrain_steps
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.adversarial_loss = None
+        self._pretraining = False
+        self.built = generator.built and discriminator.built
+
+    # ----------------------------------------------------------------- compile
+    def compile(self, *, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
+        """Configures the two optimizers and the adversarial loss.
+
+        Args:
+            d_optimizer: Optimizer (instance, name or config) of the
+                discriminator. A learning rate different from the generator's
+                gives two time-scale updates (TTUR).
+            g_optimizer: Optimizer of the generator.
+            loss: Name of a loss in `ganzoo.losses` ("non_saturating",
+                "minimax", ...) or an `AdversarialLoss`.
+            **kwargs: `keras.Model.compile` options such as `jit_compile`,
+                `run_eagerly` and `steps_per_execution`.
+        """
+        self.adversarial_loss = losses.get(loss)
+        d_optimizer = keras.optimizers.get(d_optimizer)
+        g_optimizer = keras.optimizers.get(g_optimizer)
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer are the same object; pass two "
+                "optimizer instances so each network keeps its own state."
+            )
+        selector = _SelectByOwner(
+            d_optimizer, g_optimizer, self.discriminator.trainable_variables
+        )
+        # One optimizer object over both, so Keras' JAX trainer threads both states.
+        super().compile(optimizer=keras.optimizers.MultiOptimizer(selector), **kwargs)
+        self.optimizer.build(self.trainable_variables)
+        self._gan_compile_config = {
+            "d_optimizer": keras.saving.serialize_keras_object(d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(g_optimizer),
+            "loss": self.adversarial_loss.name,
+            **kwargs,
+        }
+
+    @property
+    def d_optimizer(self):
+        """The discriminator's optimizer (its `iterations` counts D updates)."""
+        return self.optimizer.optimizers[0]
+
+    @property
+    def g_optimizer(self):
+        """The generator's optimizer (its `iterations` counts G updates)."""
+        return self.optimizer.optimizers[1]
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        config = dict(self._gan_compile_config)
+        for key in ("d_optimizer", "g_optimizer"):
+            optimizer = getattr(self, key)
+            config[key] = keras.saving.serialize_keras_object(optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+        ]
+
+    # --------------------------------------------------------------- training
+    def call(self, latents, training=False):
+        return self.generator(latents, training=training)
+
+    def sample_latents(self, batch_size):
+        """Draws a batch of standard normal latents from the model's seed stream."""
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    @stateless_train_step
+    def train_step(self, data):
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        batch_size = ops.shape(real)[0]
+
+        for _ in range(self.d_steps_per_g_step):
+            d_loss, probabilities = minimize(
+                lambda: self.discriminator_loss(real, batch_size),
+                self.discriminator.trainable_variables,
+                self.d_optimizer,
+            )
+        self.d_loss_tracker.update_state(d_loss)
+        self.d_real_tracker.update_state(probabilities["d_real"])
+        self.d_fake_tracker.update_state(probabilities["d_fake"])
+
+        if not self._pretraining:
+            g_loss, _ = minimize(
+                lambda: self.generator_loss(batch_size),
+                self.generator.trainable_variables,
+                self.g_optimizer,
+            )
+            self.g_loss_tracker.update_state(g_loss)
+        # One MultiOptimizer iteration per train step, so callbacks see step counts.
+        self.optimizer.iterations.assign_add(1)
+        return {m.name: m.result() for m in self.metrics}
+
+    def discriminator_loss(self, real, batch_size):
+        """Returns the discriminator loss on `real` and fresh fakes, and D's mean probabilities."""
+        fake = ops.stop_gradient(
+            self.generator(self.sample_latents(batch_size), training=True)
+        )
+        real_logits = self.discriminator(real, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
+        return loss, {
+            "d_real": ops.mean(ops.sigmoid(real_logits)),
+            "d_fake": ops.mean(ops.sigmoid(fake_logits)),
+        }
+
+    def generator_loss(self, batch_size):
+        """Returns the generator loss on a fresh batch of fakes."""
+        fake = self.generator(self.sample_latents(batch_size), training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        return self.adversarial_loss.generator(fake_logits), {}
+
+    def fit(self, x=None, *args, **kwargs):
+        """Trains with `keras.Model.fit`, first pre-training D if configured.
+
+        The `d_pretrain_steps` discriminator-only updates run once, when the
+        discriminator has never been updated, on the first batches of `x`.
+        """
+        self._check_compiled()
+        if self.d_pretrain_steps and _as_int(self.d_optimizer.iterations) == 0:
+            logger.info("Pre-training the discriminator for %d steps.", self.d_pretrain_steps)
+            self._retrace(pretraining=True)
+            try:
+                super().fit(
+                    x,
+                    epochs=1,
+                    steps_per_epoch=self.d_pretrain_steps,
+                    batch_size=kwargs.get("batch_size"),
+                    verbose=0,
+                )
+            finally:
+                self._retrace(pretraining=False)
+        return super().fit(x, *args, **kwargs)
+
+    def _retrace(self, *, pretraining):
+        # The step reads this flag while tracing, so a new train function is needed.
+        self._pretraining = pretraining
+        self.train_function = None
+
+    def _check_compiled(self):
+        if not self.compiled or self.adversarial_loss is None:
+            raise RuntimeError(
+                "This GAN is not compiled; call "
+                "gan.compile(d_optimizer=..., g_optimizer=...) before fit()."
+            )
+
+    # -------------------------------------------------------------- sampling
+    def generate(self, n, *, seed=None, batch_size=256):
+        """Draws `n` samples from the generator in inference mode.
+
+        Latents come from NumPy's generator seeded with `seed`, so a seed gives
+        the same latents on every backend and the same samples for the same
+        weights.
+
+        Args:
+            n: Number of samples.
+            seed: Integer seed for the latents; None draws fresh ones.
+            batch_size: Samples per generator call.
+
+        Returns:
+            A float32 NumPy array of `n` samples (images in [-1, 1]).
+        """
+        _check_int("n", n, minimum=1)
+        _check_int("batch_size", batch_size, minimum=1)
+        latents = np.random.default_rng(seed).standard_normal(
+            (n, self.latent_dim), dtype=np.float32
+        )
+        return self.generate_from(latents, batch_size=batch_size)
+
+    def generate_from(self, latents, *, batch_size=256):
+        """Runs the generator (inference mode) on given latents, in batches."""
+        chunks = [
+            ops.convert_to_numpy(
+                self.generator(latents[i : i + batch_size], training=False)
+            )
+            for i in range(0, len(latents), batch_size)
+        ]
+        return np.concatenate(chunks).astype(np.float32)
+
+    # ---------------------------------------------------------- serialization
+    def get_config(self):
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "d_steps_per_g_step": self.d_steps_per_g_step,
+            "d_pretrain_steps": self.d_pretrain_steps,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+
+def _check_int(name, value, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}, got {value!r}."
+        )
+
+
+def _as_int(variable):
+    return int(ops.convert_to_numpy(variable))

@@ -1,0 +1,90 @@
+"""DCGAN (Radford et al., 2016): transposed-conv generator, strided-conv discriminator.
+
+Both networks are sized from the image shape: the generator starts from a
+`start x start` map (8x8 -> 4, 28x28 -> 7, 32x32 -> 4, 64x64 -> 4) and doubles
+it with stride-2 transposed convolutions, halving the filters each time; the
+discriminator mirrors it with stride-2 convolutions.
+"""
+
+import keras
+from keras import layers
+
+
+def upsampling_plan(image_shape):
+    """Returns `(start_height, start_width, n_upsamplings)` for an image shape.
+
+    The image is halved while both sides stay even and at least 4 after halving.
+
+    Raises:
+        ValueError: if the shape is not (height, width, channels) or cannot be
+            reached by doubling a map of side >= 2.
+    """
+    if len(image_shape) != 3 or min(image_shape) < 1:
+        raise ValueError(
+            f"DCGAN needs an image shape (height, width, channels), got {tuple(image_shape)}."
+        )
+    height, width, _ = image_shape
+    n = 0
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+        height, width, n = height // 2, width // 2, n + 1
+    if n == 0:
+        raise ValueError(
+            f"DCGAN cannot upsample to {image_shape[0]}x{image_shape[1]}: use sides "
+            "that are a multiple of 8 or a 7 x 2^k size such as 28."
+        )
+    return height, width, n
+
+
+def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="generator"):
+    """Builds the DCGAN generator: latent -> image in [-1, 1].
+
+    Args:
+        image_shape: (height, width, channels) of the images to generate.
+        latent_dim: Size of the latent input.
+        base_filters: Filters of the last transposed convolution; each earlier
+            one has twice as many.
+        name: Model name.
+
+    Returns:
+        A functional `keras.Model`.
+    """
+    start_h, start_w, n_up = upsampling_plan(image_shape)
+    filters = base_filters * 2**n_up
+    latents = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(start_h * start_w * filters, use_bias=False)(latents)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((start_h, start_w, filters))(x)
+    for _ in range(n_up):
+        filters //= 2
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    images = layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh")(x)
+    return keras.Model(latents, images, name=name)
+
+
+def build_discriminator(image_shape, *, base_filters=64, batch_norm=True, name="discriminator"):
+    """Builds the DCGAN discriminator: image -> one logit.
+
+    Args:
+        image_shape: (height, width, channels) of the input images.
+        base_filters: Filters of the first convolution; each later one doubles.
+        batch_norm: Batch normalization after every convolution but the
+            first, as in the DCGAN paper.
+        name: Model name.
+
+    Returns:
+        A functional `keras.Model`.
+    """
+    _, _, n_up = upsampling_plan(image_shape)
+    images = keras.Input(tuple(image_shape), name="images")
+    x = images
+    for i in range(max(n_up, 2)):
+        x = layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same")(x)
+        if batch_norm and i > 0:
+            x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    logits = layers.Dense(1)(x)
+    return keras.Model(images, logits, name=name)

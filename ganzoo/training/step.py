@@ -1,0 +1,159 @@
+"""The backend seam: the only module in ganzoo that branches on the Keras backend.
+
+A GAN's `train_step` is written once, in backend-neutral Keras ops, and calls
+`minimize(loss_fn, variables, optimizer)` for each of its updates. This module
+provides that helper for TensorFlow (gradient tape), PyTorch (autograd) and JAX
+(`jax.value_and_grad` inside a `keras.StatelessScope`), and the decorator
+`stateless_train_step` that adapts a `train_step(self, data)` to the JAX
+trainer's `train_step(self, state, data) -> (logs, state)` contract.
+
+On JAX, Keras' `fit` purges variable values during an epoch and threads them
+through the jitted step as `state`. The decorator maps every variable of the
+model (trainable, non-trainable, all optimizer slots, metrics) to its value in
+`state` inside a stateless scope, runs the neutral step (whose `assign`s are
+recorded by the scope, not applied), and returns the recorded values as the new
+state. Both optimizers' state is threaded because `GAN.compile` installs a
+`keras.optimizers.MultiOptimizer` over them as `model.optimizer`.
+"""
+
+import functools
+
+import keras
+
+_BACKEND = keras.backend.backend()
+
+if _BACKEND == "tensorflow":
+    import tensorflow as tf
+elif _BACKEND == "torch":
+    import torch
+elif _BACKEND == "jax":
+    import jax
+
+
+def minimize(loss_fn, variables, optimizer):
+    """Computes `loss_fn`'s gradients for `variables` and applies them.
+
+    Args:
+        loss_fn: Callable with no arguments returning `(loss, aux)`: a scalar
+            loss tensor and a dict of tensors to pass back (for logging).
+        variables: List of the `keras.Variable`s to update.
+        optimizer: The `keras.optimizers.Optimizer` that owns them. Its
+            `iterations` grows by one per call.
+
+    Returns:
+        The tuple `(loss, aux)` computed on the variables' values before the
+        update.
+    """
+    variables = list(variables)
+    if _BACKEND == "tensorflow":
+        with tf.GradientTape() as tape:
+            loss, aux = loss_fn()
+        grads = tape.gradient(loss, variables)
+        optimizer.apply(grads, variables)
+        return loss, aux
+    if _BACKEND == "torch":
+        loss, aux = loss_fn()
+        grads = torch.autograd.grad(
+            loss, [v.value for v in variables], allow_unused=True
+        )
+        grads = [
+            torch.zeros_like(v.value) if g is None else g
+            for g, v in zip(grads, variables)
+        ]
+        with torch.no_grad():
+            optimizer.apply(grads, variables)
+        return loss.detach(), {k: a.detach() for k, a in aux.items()}
+    if _BACKEND == "jax":
+        return _jax_minimize(loss_fn, variables, optimizer)
+    raise NotImplementedError(
+        f"ganzoo supports the tensorflow, jax and torch backends, not {_BACKEND!r}. "
+        "Set KERAS_BACKEND to one of them."
+    )
+
+
+def stateless_train_step(step_fn):
+    """Adapts `train_step(self, data) -> logs` to the backend's trainer.
+
+    On TensorFlow and PyTorch the step is returned unchanged. On JAX the
+    returned function has the signature `(self, state, data)` Keras' JAX
+    trainer calls, and returns `(logs, new_state)`.
+
+    Args:
+        step_fn: A model method that updates the model in place through
+            `minimize` and `Variable.assign`, and returns a dict of logs.
+
+    Returns:
+        The train step to install as `keras.Model.train_step`.
+    """
+    if _BACKEND != "jax":
+        return step_fn
+
+    @functools.wraps(step_fn)
+    def jax_train_step(self, state, data):
+        groups = _state_groups(self)
+        mapping = []
+        for group, values in zip(groups, state):
+            mapping.extend(zip(group, values))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            _JAX_SCOPES.append((scope, [v for group in groups for v in group]))
+            try:
+                logs = step_fn(self, data)
+            finally:
+                _JAX_SCOPES.pop()
+        new_state = tuple(
+            [scope.get_current_value(v) for v in group] for group in groups
+        )
+        return logs, new_state
+
+    return jax_train_step
+
+
+# The stack of (outer stateless scope, all model variables) of JAX steps in flight.
+_JAX_SCOPES = []
+
+
+def _state_groups(model):
+    # The order of Keras' JAX trainer state: see JAXTrainer._get_jax_state.
+    return (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+
+
+def _jax_minimize(loss_fn, variables, optimizer):
+    if not _JAX_SCOPES:
+        raise RuntimeError(
+            "minimize() on JAX must run inside a train step decorated with "
+            "ganzoo.training.step.stateless_train_step."
+        )
+    outer, all_variables = _JAX_SCOPES[-1]
+    differentiated = {id(v) for v in variables}
+    others = [v for v in all_variables if id(v) not in differentiated]
+    other_values = [outer.get_current_value(v) for v in others]
+    updated_indices = []  # filled while tracing: which other variables loss_fn assigned
+
+    def pure_loss(values):
+        mapping = list(zip(variables, values)) + list(zip(others, other_values))
+        with keras.StatelessScope(state_mapping=mapping) as inner:
+            before_call = [inner.get_current_value(v) for v in others]
+            loss, aux = loss_fn()
+        updated_indices.clear()
+        updates = []
+        for i, (v, before) in enumerate(zip(others, before_call)):
+            after = inner.get_current_value(v)
+            if after is not before:
+                updated_indices.append(i)
+                updates.append(after)
+        return loss, (aux, updates)
+
+    values = [outer.get_current_value(v) for v in variables]
+    (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
+        values
+    )
+    # Batch-norm statistics and seed-generator state changed by the forward pass.
+    for i, value in zip(updated_indices, updates):
+        others[i].assign(value)
+    optimizer.apply(grads, variables)
+    return loss, aux
