@@ -182,7 +182,7 @@ class GAN(keras.Model):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         batch_size = ops.shape(real)[0]
 
-        for _ in range(self.d_steps_per_g_step):
+        for _ in range(1 if self._pretraining else self.d_steps_per_g_step):
             d_loss, probabilities = minimize(
                 lambda: self.discriminator_loss(real, batch_size),
                 self.discriminator.trainable_variables,
@@ -300,6 +300,20 @@ class GAN(keras.Model):
             "d_pretrain_steps": self.d_pretrain_steps,
             "seed": self.seed,
         }
+
+    # Keras does not save seed-generator state; the GAN's own stream is saved so
+    # that a reloaded model continues training with the same latents.
+    _RNG_KEY = "rng_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._RNG_KEY] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self._RNG_KEY in keys:
+            self.seed_generator.state.assign(store[self._RNG_KEY])
+        super().load_own_variables({k: store[k] for k in keys if k != self._RNG_KEY})
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

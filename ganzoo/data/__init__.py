@@ -1,0 +1,332 @@
+"""Datasets as ``tf.data.Dataset`` pipelines, images scaled to [-1, 1].
+
+Built-in datasets (see `available`):
+
+* ``digits``: scikit-learn's bundled 8x8 digits (1 797 images, values 0..16
+  mapped linearly to [-1, 1]), shape (8, 8, 1), 10 classes. It has no official
+  split, so ganzoo fixes one: ``numpy.random.RandomState(0).permutation(1797)``
+  (stable across NumPy versions); its first 1 500 indices are ``train``, the
+  remaining 297 are ``test``; ``all`` is every image in the original order.
+* ``fashion_mnist``: the four Fashion-MNIST IDX files, shape (28, 28, 1),
+  10 classes, ``train`` 60 000 / ``test`` 10 000. Where the files are looked
+  for (``GANZOO_DATA``, the Debian package, the Keras cache, TFDS) and the
+  ``GANZOO_DATA_ONLY=1`` switch for hermetic tests are documented in
+  `ganzoo.data.idx`.
+* ``ring8`` and ``grid25``: 2-D Gaussian mixtures generated from ``seed``
+  (kind ``"points"``, NOT rescaled to [-1, 1]; labels are mode indices);
+  ``train`` 100 000 points, ``test`` 10 000. See `ganzoo.data.mixtures`.
+* ``tfds:<name>``: any TensorFlow Datasets builder with a fixed-size uint8
+  image feature, e.g. ``tfds:mnist`` (never downloaded unless
+  ``GANZOO_TFDS_DOWNLOAD=1``; see `ganzoo.data.tfds_source`).
+
+Built-in datasets are held in memory as numpy arrays, so the whole split is
+the shuffle buffer. ``tfds:`` datasets are streamed, cached in memory as uint8
+and shuffled with a buffer of the whole split when it fits in 1 GiB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.data import idx, mixtures, tfds_source
+from ganzoo.data.errors import DatasetError
+from ganzoo.data.mixtures import mode_centers, mode_std
+
+__all__ = [
+    "DatasetError",
+    "DatasetInfo",
+    "TFDS_PREFIX",
+    "available",
+    "info",
+    "load",
+    "load_arrays",
+    "mode_centers",
+    "mode_std",
+]
+
+TFDS_PREFIX = "tfds:"
+DIGITS_TRAIN_SIZE = 1500
+DIGITS_SPLIT_SEED = 0
+_DIGITS_COUNT = 1797
+_DIGITS_MAX = 16.0
+_TFDS_SHUFFLE_BYTES = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """Static description of a dataset.
+
+    Attributes:
+        name: The name passed to `load`.
+        shape: Shape of one example: HWC for images, ``(2,)`` for points.
+        num_classes: Number of label classes, or None for label-free datasets.
+        num_examples: Examples per split, or None when unknown (e.g. a TFDS
+            dataset that is not prepared).
+        kind: ``"image"`` (values in [-1, 1]) or ``"points"`` (raw coordinates).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    num_classes: int | None
+    num_examples: dict[str, int] | None
+    kind: str
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether ``with_labels=True`` is allowed for this dataset."""
+        return self.num_classes is not None
+
+
+# Each loader maps (split, seed) to float32 x and int32 labels for the split.
+_Loader = Callable[[str, int], tuple[np.ndarray, np.ndarray]]
+
+
+def _uint8_to_unit(images: np.ndarray) -> np.ndarray:
+    return (images.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+
+
+def _digits(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    del seed  # The split is fixed by DIGITS_SPLIT_SEED; seed only shuffles.
+    # Imported here because scikit-learn adds about half a second to startup.
+    from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
+
+    bunch = load_digits()
+    images = (bunch.images / (_DIGITS_MAX / 2.0) - 1.0).astype(np.float32)[..., np.newaxis]
+    labels = bunch.target.astype(np.int32)
+    if split == "all":
+        return images, labels
+    order = np.random.RandomState(DIGITS_SPLIT_SEED).permutation(len(labels))
+    chosen = order[:DIGITS_TRAIN_SIZE] if split == "train" else order[DIGITS_TRAIN_SIZE:]
+    return images[chosen], labels[chosen]
+
+
+def _fashion_mnist(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    del seed  # Official splits; seed only shuffles.
+    images, labels = idx.fashion_mnist_arrays(split)
+    return _uint8_to_unit(images), labels
+
+
+def _mixture(name: str) -> _Loader:
+    return lambda split, seed: mixtures.sample(name, split, seed)
+
+
+_REGISTRY: dict[str, tuple[DatasetInfo, _Loader]] = {
+    "digits": (
+        DatasetInfo(
+            "digits",
+            (8, 8, 1),
+            10,
+            {
+                "train": DIGITS_TRAIN_SIZE,
+                "test": _DIGITS_COUNT - DIGITS_TRAIN_SIZE,
+                "all": _DIGITS_COUNT,
+            },
+            "image",
+        ),
+        _digits,
+    ),
+    "fashion_mnist": (
+        DatasetInfo("fashion_mnist", (28, 28, 1), 10, {"train": 60_000, "test": 10_000}, "image"),
+        _fashion_mnist,
+    ),
+    **{
+        name: (
+            DatasetInfo(name, (2,), len(mode_centers(name)), dict(mixtures.SPLIT_SIZES), "points"),
+            _mixture(name),
+        )
+        for name in mixtures.names()
+    },
+}
+
+
+def available() -> list[str]:
+    """Lists the built-in dataset names.
+
+    Returns:
+        Sorted names; any ``"tfds:<name>"`` is accepted in addition.
+    """
+    return sorted(_REGISTRY)
+
+
+def _unknown(name: object) -> DatasetError:
+    close = difflib.get_close_matches(str(name), available(), n=1)
+    if not close and isinstance(name, str) and tfds_source.is_known(name):
+        close = [TFDS_PREFIX + name]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return DatasetError(
+        f"unknown dataset {name!r}; {hint}expected one of {', '.join(available())} "
+        f"or '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder"
+    )
+
+
+def _is_tfds(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(TFDS_PREFIX)
+
+
+def _tfds_meta(name: str) -> tuple[DatasetInfo, tfds_source.TfdsMeta]:
+    tfds_name = name[len(TFDS_PREFIX):].strip()
+    if not tfds_name:
+        raise DatasetError(
+            f"dataset {name!r} names no TFDS builder; expected "
+            f"'{TFDS_PREFIX}<name>', e.g. 'tfds:mnist'"
+        )
+    meta = tfds_source.describe(tfds_name)
+    return DatasetInfo(name, meta.shape, meta.num_classes, meta.num_examples, "image"), meta
+
+
+def info(name: str) -> DatasetInfo:
+    """Describes a dataset without loading its data.
+
+    Args:
+        name: A name from `available` or ``"tfds:<name>"``.
+
+    Returns:
+        The dataset's `DatasetInfo`.
+
+    Raises:
+        DatasetError: If the name is unknown.
+    """
+    if _is_tfds(name):
+        return _tfds_meta(name)[0]
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise _unknown(name)
+    described = _REGISTRY[name][0]
+    # A copy, so callers cannot edit the registry's split counts in place.
+    return dataclasses.replace(described, num_examples=dict(described.num_examples or {}))
+
+
+def _check_int(value: object, what: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise DatasetError(f"{what}={value!r} is invalid; expected an integer >= {minimum}")
+
+
+def _check_request(name: str, with_labels: bool, limit: int | None, seed: int) -> None:
+    if limit is not None:
+        _check_int(limit, "limit", 1)
+    _check_int(seed, "seed", 0)
+    described = info(name)
+    if with_labels and not described.has_labels:
+        raise DatasetError(
+            f"dataset {name!r} has no labels, but with_labels=True was given; "
+            "call with with_labels=False"
+        )
+
+
+def load_arrays(
+    name: str,
+    split: str = "train",
+    with_labels: bool = False,
+    limit: int | None = None,
+    *,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Loads a dataset split as numpy arrays (unshuffled, in split order).
+
+    Args:
+        name: A name from `available` or ``"tfds:<name>"``.
+        split: Split name (see `info`); ``tfds:`` accepts any TFDS split
+            expression.
+        with_labels: Whether to return labels.
+        limit: Keep only the first ``limit`` examples, or None for all.
+        seed: Generation seed for ``ring8``/``grid25``; ignored otherwise.
+
+    Returns:
+        ``(x, y)``: float32 images NHWC in [-1, 1] (or points (N, 2)), and
+        int32 labels (N,) when ``with_labels`` else None.
+
+    Raises:
+        DatasetError: For an unknown name or split, missing/corrupt files,
+            invalid ``limit``/``seed``, or labels asked of a label-free set.
+    """
+    _check_request(name, with_labels, limit, seed)
+    if _is_tfds(name):
+        images, labels = tfds_source.uint8_arrays(_tfds_meta(name)[1], split, with_labels, limit)
+        return _uint8_to_unit(images), labels
+    splits = _REGISTRY[name][0].num_examples or {}
+    if split not in splits:
+        raise DatasetError(
+            f"dataset {name!r} has no split {split!r}; expected one of "
+            f"{', '.join(map(repr, splits))}; pass one of those as split="
+        )
+    x, y = _REGISTRY[name][1](split, int(seed))
+    end = None if limit is None else int(limit)
+    return x[:end], (y[:end] if with_labels else None)
+
+
+def _scale(images: tf.Tensor) -> tf.Tensor:
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def _tfds_elements(
+    name: str, split: str, with_labels: bool, limit: int | None
+) -> tuple[tf.data.Dataset, int, int]:
+    meta = _tfds_meta(name)[1]
+    ds = tfds_source.element_dataset(meta, split, with_labels, limit).cache()
+    count = int(ds.cardinality())
+    return ds, count, tfds_source.shuffle_buffer(meta, count, _TFDS_SHUFFLE_BYTES)
+
+
+def load(
+    name: str,
+    *,
+    split: str = "train",
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    with_labels: bool = False,
+    drop_remainder: bool = True,
+    limit: int | None = None,
+) -> tf.data.Dataset:
+    """Builds a batched ``tf.data.Dataset`` for training or evaluation.
+
+    The pipeline is: in-memory data (so caching is implicit) -> seeded
+    shuffle -> batch -> prefetch. It works with ``keras.Model.fit`` on every
+    Keras backend.
+
+    Args:
+        name: A name from `available` or ``"tfds:<name>"``.
+        split: Split name (see `info`).
+        batch_size: Examples per batch.
+        shuffle: Whether to shuffle (reshuffled every epoch, deterministically
+            from ``seed``).
+        seed: Shuffle seed; also the generation seed of ``ring8``/``grid25``.
+        with_labels: Yield ``(x, label_int32)`` instead of ``x``.
+        drop_remainder: Drop the last partial batch so all batches have
+            ``batch_size`` examples.
+        limit: Keep only the first ``limit`` examples (handy for tiny tests).
+
+    Returns:
+        A dataset of float32 batches: images (B, H, W, C) in [-1, 1] or points
+        (B, 2), or ``(x, labels)`` tuples when ``with_labels``.
+
+    Raises:
+        DatasetError: For any user-facing problem (unknown name or split,
+            missing files, no labels, fewer examples than one batch, ...).
+    """
+    _check_int(batch_size, "batch_size", 1)
+    if _is_tfds(name):
+        _check_request(name, with_labels, limit, seed)
+        ds, count, buffer = _tfds_elements(name, split, with_labels, limit)
+    else:
+        x, y = load_arrays(name, split, with_labels, limit, seed=seed)
+        ds = tf.data.Dataset.from_tensor_slices((x, y) if with_labels else x)
+        count = buffer = len(x)
+    if drop_remainder and 0 <= count < batch_size:
+        raise DatasetError(
+            f"dataset {name!r} split {split!r} has {count} examples, fewer than "
+            f"batch_size={batch_size} with drop_remainder=True, so no batch would be "
+            "produced; lower batch_size, raise limit or pass drop_remainder=False"
+        )
+    if shuffle:
+        ds = ds.shuffle(max(1, buffer), seed=int(seed), reshuffle_each_iteration=True)
+    ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
+    if _is_tfds(name):
+        # Scaling whole batches is cheaper than per image and keeps the cache uint8.
+        scale = (lambda x, y: (_scale(x), y)) if with_labels else _scale
+        ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,232 @@
+"""TensorFlow Datasets access for ``tfds:<name>`` datasets.
+
+``tensorflow_datasets`` is imported lazily inside the functions because the
+import takes about a second. Nothing is downloaded unless the environment
+variable ``GANZOO_TFDS_DOWNLOAD=1`` is set; otherwise the data must already be
+prepared in the TFDS data dir (``tfds build <name>`` or ``TFDS_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.data.errors import DatasetError
+
+ENV_DOWNLOAD = "GANZOO_TFDS_DOWNLOAD"
+_ARRAY_BATCH = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsMeta:
+    """What ganzoo needs to know about a TFDS builder.
+
+    Attributes:
+        name: The TFDS name (without the ``tfds:`` prefix).
+        image_key: Feature key of the uint8 image.
+        shape: Image shape, HWC.
+        num_classes: Number of classes of the ``label`` feature, or None when
+            the builder has no ``label`` class feature.
+        num_examples: Examples per split, or None when TFDS does not know them
+            (e.g. the data is not prepared).
+    """
+
+    name: str
+    image_key: str
+    shape: tuple[int, ...]
+    num_classes: int | None
+    num_examples: dict[str, int] | None
+
+
+def _tfds():
+    try:
+        import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+    except ImportError as error:
+        raise DatasetError(
+            f"'tfds:' datasets need tensorflow-datasets, which failed to import ({error}); "
+            "install it with `pip install tensorflow-datasets`"
+        ) from error
+    return tfds
+
+
+def _builder(name: str):
+    tfds = _tfds()
+    try:
+        return tfds.builder(name)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        known = tfds.list_builders(with_community_datasets=False)
+        close = difflib.get_close_matches(name.split("/")[0], known, n=1)
+        hint = f"did you mean 'tfds:{close[0]}'? " if close else ""
+        raise DatasetError(
+            f"unknown TFDS dataset {name!r} (given as 'tfds:{name}'); {hint}expected a "
+            "name from tensorflow_datasets.list_builders(), e.g. 'tfds:mnist'"
+        ) from error
+    except ValueError as error:
+        raise DatasetError(
+            f"TFDS rejected dataset 'tfds:{name}': {error}; check the name, config "
+            "and version (format 'tfds:name/config:version')"
+        ) from error
+
+
+def describe(name: str) -> TfdsMeta:
+    """Reads a TFDS builder's metadata without touching its data.
+
+    Args:
+        name: The TFDS name, e.g. ``"mnist"``.
+
+    Returns:
+        The builder's `TfdsMeta`.
+
+    Raises:
+        DatasetError: If the name is unknown, or the builder has no fixed-size
+            uint8 image feature.
+    """
+    tfds = _tfds()
+    info = _builder(name).info
+    features = info.features
+    images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+    if not images:
+        raise DatasetError(
+            f"TFDS dataset 'tfds:{name}' has no image feature (features: "
+            f"{sorted(features.keys())}); ganzoo needs an image dataset such as 'tfds:mnist'"
+        )
+    key = "image" if "image" in images else images[0]
+    feature = features[key]
+    shape = tuple(feature.shape)
+    if any(d is None for d in shape) or np.dtype(feature.np_dtype) != np.uint8:
+        raise DatasetError(
+            f"TFDS dataset 'tfds:{name}' has {np.dtype(feature.np_dtype)} images of shape "
+            f"{shape}, expected fixed-size uint8 images; pick a dataset with fixed image "
+            "size (e.g. 'tfds:cifar10')"
+        )
+    label = features["label"] if "label" in features else None
+    num_classes = label.num_classes if isinstance(label, tfds.features.ClassLabel) else None
+    counts = {str(s): int(v.num_examples) for s, v in info.splits.items()}
+    return TfdsMeta(
+        name=name,
+        image_key=key,
+        shape=shape,
+        num_classes=num_classes,
+        num_examples=counts if counts and all(counts.values()) else None,
+    )
+
+
+def is_known(name: str) -> bool:
+    """Tells whether TFDS has a builder of this name (used for suggestions).
+
+    Args:
+        name: A candidate TFDS name.
+
+    Returns:
+        True when tensorflow-datasets is importable and registers ``name``.
+    """
+    try:
+        return name in _tfds().list_builders(with_community_datasets=False)
+    except DatasetError:
+        return False
+
+
+def is_prepared(name: str) -> bool:
+    """Tells whether a TFDS dataset is already prepared locally.
+
+    Args:
+        name: The TFDS name.
+
+    Returns:
+        True when its data is in the TFDS data dir; False when it is not, or
+        when tensorflow-datasets is unavailable.
+    """
+    try:
+        return bool(_builder(name).is_prepared())
+    except (DatasetError, OSError):
+        return False
+
+
+def element_dataset(
+    meta: TfdsMeta, split: str, with_labels: bool, limit: int | None
+) -> tf.data.Dataset:
+    """Builds the unbatched dataset of uint8 images (and int32 labels).
+
+    Args:
+        meta: From `describe`.
+        split: Any TFDS split expression, e.g. ``"train"`` or ``"test[:10%]"``.
+        with_labels: Whether to yield ``(image, label)`` tuples.
+        limit: Keep only the first ``limit`` examples (file order), or None.
+
+    Returns:
+        A ``tf.data.Dataset`` of uint8 images or ``(image, int32 label)``.
+
+    Raises:
+        DatasetError: If the data is not prepared or the split is invalid.
+    """
+    tfds = _tfds()
+    download = os.environ.get(ENV_DOWNLOAD, "").strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        ds = tfds.load(
+            meta.name, split=split, download=download, as_supervised=False, shuffle_files=False
+        )
+    except AssertionError as error:
+        # TFDS signals "data not prepared and download=False" with an assert.
+        raise DatasetError(
+            f"TFDS dataset 'tfds:{meta.name}' has no prepared data ({error}); prepare it "
+            f"with `tfds build {meta.name}` or set {ENV_DOWNLOAD}=1 to let ganzoo download it"
+        ) from error
+    except (ValueError, KeyError) as error:
+        raise DatasetError(
+            f"cannot load split {split!r} of TFDS dataset 'tfds:{meta.name}' ({error}); "
+            "expected a TFDS split such as 'train', 'test' or 'train[:10%]'"
+        ) from error
+    key = meta.image_key
+    if with_labels:
+        pick = lambda ex: (ex[key], tf.cast(ex["label"], tf.int32))  # noqa: E731
+    else:
+        pick = lambda ex: ex[key]  # noqa: E731
+    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds if limit is None else ds.take(limit)
+
+
+def uint8_arrays(
+    meta: TfdsMeta, split: str, with_labels: bool, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Loads a TFDS split fully into numpy.
+
+    Args:
+        meta: From `describe`; with_labels requires ``meta.num_classes``.
+        split: TFDS split expression.
+        with_labels: Whether to return labels.
+        limit: Keep only the first ``limit`` examples, or None.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, H, W, C) and int32 (N,) or None.
+
+    Raises:
+        DatasetError: As `element_dataset`.
+    """
+    ds = element_dataset(meta, split, with_labels, limit).batch(_ARRAY_BATCH)
+    chunks = list(ds.as_numpy_iterator())
+    if not chunks:
+        empty = np.zeros((0, *meta.shape), np.uint8)
+        return empty, (np.zeros((0,), np.int32) if with_labels else None)
+    if with_labels:
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+    return np.concatenate(chunks), None
+
+
+def shuffle_buffer(meta: TfdsMeta, count: int, max_bytes: int) -> int:
+    """Chooses a shuffle buffer: the whole split when it fits in ``max_bytes``.
+
+    Args:
+        meta: From `describe`.
+        count: Number of examples, or a negative value when unknown.
+        max_bytes: Memory budget for the buffer of uint8 images.
+
+    Returns:
+        The buffer size in examples (at least 1).
+    """
+    fits = max(1, max_bytes // max(1, math.prod(meta.shape)))
+    return fits if count < 0 else max(1, min(count, fits))

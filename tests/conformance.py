@@ -1,0 +1,139 @@
+"""The conformance suite every ganzoo model passes, on every backend.
+
+A model's test module subclasses `GANConformance`, names the class
+`Test<Model>` and provides `build_model(seed)` (an uncompiled GAN) and
+`make_data(n)` (a float32 array of samples). pytest then runs each check below
+for that model; `make test` runs pytest once per Keras backend.
+"""
+
+import os
+
+import keras
+import numpy as np
+
+BATCH_SIZE = 8
+N_SAMPLES = 32  # four steps per epoch: enough to move every weight, fast on 2 cores
+
+
+def values(variables):
+    """Returns NumPy copies of the variables' current values."""
+    return [keras.ops.convert_to_numpy(v).copy() for v in variables]
+
+
+def iterations(optimizer):
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+class GANConformance:
+    """Checks shared by all GAN models. Subclasses define the two hooks."""
+
+    # Bounds of the generator's output, or None when unbounded (2-D points).
+    sample_range = (-1.0, 1.0)
+
+    def build_model(self, seed):
+        raise NotImplementedError
+
+    def make_data(self, n):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- helpers
+    def compiled_model(self, seed=0, **compile_kwargs):
+        keras.utils.set_random_seed(seed)
+        model = self.build_model(seed)
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+            **compile_kwargs,
+        )
+        return model
+
+    def data(self):
+        return np.asarray(self.make_data(N_SAMPLES), dtype="float32")
+
+    def fit(self, model, epochs=1):
+        return model.fit(
+            self.data(), batch_size=BATCH_SIZE, epochs=epochs, shuffle=False, verbose=0
+        )
+
+    # -------------------------------------------------------------- checks
+    def test_builds_and_generates_in_range(self):
+        model = self.compiled_model()
+        samples = model.generate(5, seed=0, batch_size=2)
+        assert samples.shape == (5,) + tuple(self.data().shape[1:])
+        assert samples.dtype == np.float32
+        assert np.all(np.isfinite(samples))
+        if self.sample_range is not None:
+            low, high = self.sample_range
+            assert samples.min() >= low and samples.max() <= high
+
+    def test_one_epoch_changes_every_weight_and_logs_finite_losses(self):
+        model = self.compiled_model()
+        networks = (model.generator, model.discriminator)
+        trainable = [v for net in networks for v in net.trainable_variables]
+        statistics = [
+            v
+            for net in networks
+            for v in net.non_trainable_variables
+            if "moving" in v.path
+        ]
+        trainable_before, statistics_before = values(trainable), values(statistics)
+
+        history = self.fit(model)
+
+        unchanged = [
+            v.path
+            for v, before, after in zip(trainable, trainable_before, values(trainable))
+            if np.array_equal(before, after)
+        ]
+        assert not unchanged, f"trainable weights not updated: {unchanged}"
+        frozen = [
+            v.path
+            for v, before, after in zip(statistics, statistics_before, values(statistics))
+            if np.array_equal(before, after)
+        ]
+        assert not frozen, f"batch-norm statistics not updated: {frozen}"
+        for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+            assert key in history.history, f"{key} missing from the logs"
+            assert np.all(np.isfinite(history.history[key])), key
+        for key in ("d_real", "d_fake"):
+            assert 0.0 <= history.history[key][-1] <= 1.0
+
+    def test_optimizer_iterations_count_updates(self):
+        model = self.compiled_model()
+        self.fit(model, epochs=2)
+        steps = 2 * N_SAMPLES // BATCH_SIZE
+        pretrain = model.d_pretrain_steps
+        assert iterations(model.g_optimizer) == steps
+        assert iterations(model.d_optimizer) == steps * model.d_steps_per_g_step + pretrain
+
+    def test_save_reload_generates_identically_and_resumes(self, tmp_path):
+        model = self.compiled_model()
+        self.fit(model)
+        path = os.path.join(tmp_path, "gan.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path)
+
+        np.testing.assert_array_equal(
+            model.generate(8, seed=0), reloaded.generate(8, seed=0)
+        )
+        assert iterations(reloaded.d_optimizer) == iterations(model.d_optimizer)
+        assert iterations(reloaded.g_optimizer) == iterations(model.g_optimizer)
+        for a, b in zip(values(model.optimizer.variables), values(reloaded.optimizer.variables)):
+            np.testing.assert_array_equal(a, b)
+
+        # The same next epoch from the saved state (weights, optimizer slots, RNG) as without saving.
+        self.fit(model)
+        self.fit(reloaded)
+        for a, b in zip(values(model.weights), values(reloaded.weights)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    def test_same_seed_gives_identical_samples(self):
+        runs = []
+        for _ in range(2):
+            model = self.compiled_model(seed=3)
+            self.fit(model)
+            runs.append(model.generate(6, seed=1))
+        np.testing.assert_array_equal(runs[0], runs[1])
+        other = self.compiled_model(seed=4)
+        self.fit(other)
+        assert not np.array_equal(runs[0], other.generate(6, seed=1))
