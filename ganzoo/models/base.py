@@ -272,22 +272,7 @@ class GAN(keras.Model):
         Returns:
             A float32 NumPy array of `n` samples (images in [-1, 1]).
         """
-        _check_int("n", n, minimum=1)
-        _check_int("batch_size", batch_size, minimum=1)
-        latents = np.random.default_rng(seed).standard_normal(
-            (n, self.latent_dim), dtype=np.float32
-        )
-        return self.generate_from(latents, batch_size=batch_size)
-
-    def generate_from(self, latents, *, batch_size=256):
-        """Runs the generator (inference mode) on given latents, in batches."""
-        chunks = [
-            ops.convert_to_numpy(
-                self.generator(latents[i : i + batch_size], training=False)
-            )
-            for i in range(0, len(latents), batch_size)
-        ]
-        return np.concatenate(chunks).astype(np.float32)
+        return generate(self.generator, n, seed=seed, batch_size=batch_size)
 
     # ---------------------------------------------------------- serialization
     def get_config(self):
@@ -323,6 +308,27 @@ class GAN(keras.Model):
                 config[key], custom_objects=custom_objects
             )
         return cls(**config)
+
+
+def latents(n, latent_dim, *, seed=None):
+    """Standard normal latents from NumPy, identical on every backend for a seed."""
+    _check_int("n", n, minimum=1)
+    return np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)
+
+
+def generate(generator, n, *, seed=None, batch_size=256):
+    """Runs a generator model in inference mode on `n` seeded latents, in batches.
+
+    Works for any single-input generator (e.g. a loaded `generator.keras`);
+    `GAN.generate` calls it.
+    """
+    _check_int("batch_size", batch_size, minimum=1)
+    z = latents(n, generator.input_shape[-1], seed=seed)
+    chunks = [
+        ops.convert_to_numpy(generator(z[i : i + batch_size], training=False))
+        for i in range(0, n, batch_size)
+    ]
+    return np.concatenate(chunks).astype(np.float32)
 
 
 def _check_int(name, value, *, minimum):

@@ -1,0 +1,43 @@
+# ganzoo: the two commands are `make demo` and `make test`; both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ganzoo-installed
+BACKENDS := tensorflow jax torch
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[jax,torch,test]"
+	touch $(STAMP)
+
+# Fashion-MNIST from Debian's package where apt and root are available; the
+# tests that need it are skipped with a reason where it is absent.
+data:
+	@if [ ! -d $(FASHION_MNIST) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+		|| echo "warning: could not install dataset-fashion-mnist; Fashion-MNIST tests will be skipped"; \
+	fi
+
+demo: setup
+	$(BIN)/ganzoo train dcgan_digits --out runs/demo --force --backend tensorflow
+	$(BIN)/ganzoo sample runs/demo --n 64 --seed 0 --out runs/demo/samples.png
+	@echo "demo: samples in runs/demo/samples.png, generator in runs/demo/generator.keras"
+
+test: setup data
+	@for backend in $(BACKENDS); do \
+		echo "=== pytest on the $$backend backend ==="; \
+		KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q -p no:cacheprovider tests || exit 1; \
+	done
+
+bench: setup data
+	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

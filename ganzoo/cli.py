@@ -1,0 +1,173 @@
+"""The `ganzoo` command: list | train | sample.
+
+Keras reads its backend once, at import, so this module parses the command line
+first, sets `KERAS_BACKEND` from `--backend`, and only then imports Keras and
+the rest of ganzoo. Problems with the user's input print one line to stderr and
+exit with status 2 (`--debug` shows the traceback instead).
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+BACKENDS = ("tensorflow", "jax", "torch")
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or the files it names."""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="ganzoo", description="Train and sample GANs on TensorFlow, JAX or PyTorch."
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("list", help="list zoo configs, model families, datasets and losses")
+
+    train = commands.add_parser("train", help="train a GAN from a YAML config")
+    train.add_argument("config", help="a YAML file or the name of a config in zoo_configs/")
+    train.add_argument("--epochs", type=_positive_int, help="override train.epochs")
+    train.add_argument("--steps-per-epoch", type=_positive_int, help="override train.steps_per_epoch")
+    train.add_argument("--out", help="run directory (default: output.dir or runs/<name>)")
+    train.add_argument("--force", action="store_true", help="overwrite a run directory that holds a run")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
+    sample.add_argument("model", help="a run directory, gan.keras or generator.keras")
+    sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    sample.add_argument("--out", required=True, help="PNG file to write")
+
+    # The backend flag also works after the command (`ganzoo train X --backend jax`).
+    for sub in (train, sample):
+        sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `ganzoo` console script. Returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("ganzoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - user-facing errors become one line
+        if args.debug or not _is_user_error(e):
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"ganzoo: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _is_user_error(error):
+    from ganzoo.config import ConfigError
+    from ganzoo.data import DatasetError
+    from ganzoo.training.run import RunDirectoryError
+
+    return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError))
+
+
+def _run(args):
+    if args.command == "list":
+        return _list()
+    if args.command == "train":
+        return _train(args)
+    return _sample(args)
+
+
+def _list():
+    from ganzoo import config, data, losses, models
+
+    print("Zoo configs (ganzoo train NAME):")
+    for name in config.zoo_config_names():
+        entry = config.load(name)
+        print(f"  {name:<24} {entry.model.family:<6} {entry.data.dataset:<14} {entry.description}")
+    print(f"Model families: {', '.join(sorted(models.FAMILIES))}")
+    print(f"Datasets: {', '.join(data.available())}, tfds:<name>")
+    print(f"Losses: {', '.join(losses.available())}")
+    return 0
+
+
+def _train(args):
+    import dataclasses
+
+    from ganzoo import config as config_lib
+    from ganzoo.training import run
+
+    config = config_lib.load(args.config)
+    train = config.train
+    if args.epochs:
+        train = dataclasses.replace(train, epochs=args.epochs)
+    if args.steps_per_epoch:
+        train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
+    output = dataclasses.replace(config.output, dir=args.out) if args.out else config.output
+    config = dataclasses.replace(config, train=train, output=output)
+    # Check before the slow part, so a bad output path fails at once.
+    run.check_run_dir(config.run_dir, force=args.force)
+
+    import keras
+
+    print(f"ganzoo: training {config.name} on the {keras.backend.backend()} backend -> {config.run_dir}")
+    gan, history = run.train(config, force=args.force, verbose=0 if args.quiet else "auto")
+    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
+    print(f"ganzoo: done, {train.epochs} epochs; last epoch {last}; wrote {config.run_dir}")
+    return 0
+
+
+def _sample(args):
+    if not args.out.lower().endswith(".png"):
+        raise UsageError(f"--out must name a .png file, got {args.out!r}.")
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out!r} is a directory; name a .png file.")
+    path = args.model
+    if os.path.isdir(path):
+        path = os.path.join(path, "gan.keras")
+    if not os.path.isfile(path):
+        raise UsageError(f"Model {args.model!r} not found: give a run directory or a .keras file.")
+
+    import keras
+
+    from ganzoo import callbacks
+    from ganzoo.models import GAN, base
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
+        raise UsageError(f"Cannot load {path!r} as a Keras model ({type(e).__name__}).") from e
+    generator = model.generator if isinstance(model, GAN) else model
+    samples = base.generate(generator, args.n, seed=args.seed)
+    if samples.ndim == 2 and samples.shape[-1] == 2:
+        callbacks.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
+    else:
+        callbacks.save_image_grid(samples, args.out)
+    print(f"ganzoo: wrote {args.n} samples to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Training configurations: YAML files -> validated dataclasses.
+
+A config has five sections::
+
+    name: dcgan_digits
+    description: DCGAN on the 8x8 scikit-learn digits
+    model: {family: dcgan, latent_dim: 64, loss: non_saturating,
+            generator: {base_filters: 32}, discriminator: {base_filters: 32}}
+    data: {dataset: digits, batch_size: 64}
+    train: {epochs: 200, d_learning_rate: 2.0e-4, g_learning_rate: 2.0e-4, seed: 0}
+    output: {dir: runs/dcgan_digits, sample_every: 10}
+
+Every problem (unreadable file, malformed YAML, unknown or misspelled key, wrong
+type, out-of-range value, unknown model family, loss or dataset) raises
+`ConfigError` with a one-line message that names the key and the fix.
+"""
+
+import dataclasses
+import difflib
+import inspect
+import os
+import typing
+from typing import Optional
+
+import yaml
+
+ZOO_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo_configs")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line."""
+
+
+def _field(default=dataclasses.MISSING, *, minimum=None, help=""):
+    metadata = {"minimum": minimum, "help": help}
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """The GAN: network family, latent size, loss and schedule."""
+
+    family: str = _field(help="network family: dcgan or mlp")
+    latent_dim: int = _field(100, minimum=1)
+    loss: str = _field("non_saturating")
+    d_steps_per_g_step: int = _field(1, minimum=1)
+    d_pretrain_steps: int = _field(0, minimum=0)
+    generator: dict = _field({}, help="keyword arguments of the family's build_generator")
+    discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """The training data."""
+
+    dataset: str = _field(help="a name from ganzoo.data.available() or tfds:<name>")
+    batch_size: int = _field(64, minimum=1)
+    limit: Optional[int] = _field(None, minimum=1, help="use only the first N examples")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimisation: epochs, the two Adam optimizers, the seed."""
+
+    epochs: int = _field(10, minimum=1)
+    steps_per_epoch: Optional[int] = _field(None, minimum=1)
+    d_learning_rate: float = _field(2e-4, minimum=0.0)
+    g_learning_rate: float = _field(2e-4, minimum=0.0)
+    beta_1: float = _field(0.5, minimum=0.0)
+    beta_2: float = _field(0.999, minimum=0.0)
+    seed: int = _field(0, minimum=0)
+
+
+@dataclasses.dataclass
+class OutputConfig:
+    """Where and how often results are written."""
+
+    dir: Optional[str] = _field(None, help="run directory; default runs/<name>")
+    sample_every: int = _field(1, minimum=1, help="epochs between sample grids")
+    samples: int = _field(64, minimum=1, help="samples per grid")
+
+
+@dataclasses.dataclass
+class Config:
+    """A whole training configuration (one zoo entry)."""
+
+    name: str = _field()
+    model: ModelConfig = _field()
+    data: DataConfig = _field()
+    description: str = _field("")
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+
+    @property
+    def run_dir(self):
+        """The run directory: `output.dir`, else `runs/<name>`."""
+        return self.output.dir or os.path.join("runs", self.name)
+
+    def to_dict(self):
+        """Returns the config as plain data (what `from_dict` reads)."""
+        return dataclasses.asdict(self)
+
+
+def resolve_path(name_or_path):
+    """Returns the file of a config given as a path or a zoo config name.
+
+    Raises:
+        ConfigError: if neither a file nor a zoo config of that name exists.
+    """
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    candidate = os.path.join(ZOO_CONFIG_DIR, f"{name_or_path}.yaml")
+    if os.sep not in name_or_path and os.path.isfile(candidate):
+        return candidate
+    names = zoo_config_names()
+    close = difflib.get_close_matches(os.path.splitext(os.path.basename(name_or_path))[0], names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else f" Zoo configs: {', '.join(names)}."
+    raise ConfigError(f"Config file {name_or_path!r} not found.{hint}")
+
+
+def zoo_config_names():
+    """Names of the YAML configs in `zoo_configs/`."""
+    if not os.path.isdir(ZOO_CONFIG_DIR):
+        return []
+    return sorted(f[:-5] for f in os.listdir(ZOO_CONFIG_DIR) if f.endswith(".yaml"))
+
+
+def load(name_or_path):
+    """Reads and validates a YAML config (a path or a zoo config name).
+
+    Returns:
+        A validated `Config`.
+
+    Raises:
+        ConfigError: on any problem, with a one-line message.
+    """
+    path = resolve_path(name_or_path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except OSError as e:
+        raise ConfigError(f"Cannot read config {path!r}: {e.strerror}.") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: malformed YAML{where}: {problem}.") from None
+    try:
+        return from_dict(raw)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def from_dict(raw):
+    """Builds a validated `Config` from plain data (e.g. parsed YAML)."""
+    config = _build(Config, raw, "")
+    _check_names(config)
+    return config
+
+
+def _build(cls, raw, prefix):
+    section = prefix.rstrip(".") or "the config"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section} must be a mapping of keys to values, got {_describe(raw)}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in raw:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else (
+                f" Valid keys: {', '.join(fields)}."
+            )
+            raise ConfigError(f"Unknown key '{prefix}{key}'.{hint}")
+    values = {}
+    for name, field in fields.items():
+        key = prefix + name
+        if name not in raw:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"Missing required key {key!r}.")
+            continue
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, raw[name], key + ".")
+        else:
+            values[name] = _check_value(key, raw[name], hint, field.metadata.get("minimum"))
+    return cls(**values)
+
+
+def _check_value(key, value, hint, minimum):
+    optional = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    kind = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"Key {key!r} must not be empty (null).")
+    if kind is float and isinstance(value, str):
+        try:  # YAML 1.1 reads 2e-4 (no dot) as a string
+            value = float(value)
+        except ValueError:
+            pass
+    expected = {int: "an integer", float: "a number", str: "a string", dict: "a mapping"}[kind]
+    ok = (
+        isinstance(value, kind) and not isinstance(value, bool)
+        if kind is not float
+        else isinstance(value, (int, float)) and not isinstance(value, bool)
+    )
+    if not ok:
+        raise ConfigError(f"Key {key!r} must be {expected}, got {_describe(value)}.")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"Key {key!r} must be >= {minimum}, got {value!r}.")
+    return float(value) if kind is float else value
+
+
+def _describe(value):
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _check_names(config):
+    """Checks family, loss, dataset and builder arguments against what exists."""
+    from ganzoo import data, losses, models  # imports Keras: after the backend is chosen
+
+    try:
+        family = models.get_family(config.model.family)
+        losses.get(config.model.loss)
+        data.info(config.data.dataset)
+    except ValueError as e:
+        raise ConfigError(str(e).splitlines()[0]) from None
+    for role, builder in (
+        ("generator", family.build_generator),
+        ("discriminator", family.build_discriminator),
+    ):
+        accepted = [
+            p.name
+            for p in inspect.signature(builder).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name not in ("name", "latent_dim")
+        ]
+        for key in getattr(config.model, role):
+            if key not in accepted:
+                close = difflib.get_close_matches(key, accepted, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else f" Valid: {', '.join(accepted)}."
+                raise ConfigError(
+                    f"Unknown key 'model.{role}.{key}' for family {config.model.family!r}.{hint}"
+                )

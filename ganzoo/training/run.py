@@ -1,0 +1,112 @@
+"""Training from a `Config`: data, model, callbacks and the run directory.
+
+A run directory holds `gan.keras` (the whole GAN with both optimizers),
+`generator.keras`, `config.yaml`, `history.json`, `loss.png` and `samples/`.
+"""
+
+import logging
+import os
+
+import keras
+import yaml
+
+from ganzoo import callbacks, data, models
+
+logger = logging.getLogger(__name__)
+
+RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml")
+
+
+class RunDirectoryError(ValueError):
+    """The run directory cannot be used (it holds a run, or is a file)."""
+
+
+def check_run_dir(path, *, force=False):
+    """Raises `RunDirectoryError` if `path` is a file or already holds a run (unless `force`)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunDirectoryError(f"Output path {path!r} is a file; choose a directory with --out.")
+    existing = [f for f in RUN_FILES if os.path.exists(os.path.join(path, f))]
+    if existing and not force:
+        raise RunDirectoryError(
+            f"{path!r} already holds a run ({', '.join(existing)}); choose another --out "
+            "or pass --force to overwrite it."
+        )
+
+
+def build_from_config(config):
+    """Builds the compiled GAN of `config` for its dataset's sample shape."""
+    info = data.info(config.data.dataset)
+    model = config.model
+    gan = models.build_gan(
+        model.family,
+        info.shape,
+        latent_dim=model.latent_dim,
+        generator=model.generator,
+        discriminator=model.discriminator,
+        d_steps_per_g_step=model.d_steps_per_g_step,
+        d_pretrain_steps=model.d_pretrain_steps,
+        seed=config.train.seed,
+        name=config.name,
+    )
+    train = config.train
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(
+            train.d_learning_rate, beta_1=train.beta_1, beta_2=train.beta_2
+        ),
+        g_optimizer=keras.optimizers.Adam(
+            train.g_learning_rate, beta_1=train.beta_1, beta_2=train.beta_2
+        ),
+        loss=model.loss,
+    )
+    return gan
+
+
+def train(config, *, force=False, verbose="auto"):
+    """Trains the GAN described by `config` and fills its run directory.
+
+    Args:
+        config: A validated `ganzoo.config.Config`.
+        force: Overwrite a run directory that already holds a run.
+        verbose: Keras progress-bar mode passed to `fit`.
+
+    Returns:
+        `(gan, history)`: the trained GAN and the `keras.callbacks.History`.
+    """
+    out = config.run_dir
+    check_run_dir(out, force=force)
+    keras.utils.set_random_seed(config.train.seed)
+    info = data.info(config.data.dataset)
+    dataset = data.load(
+        config.data.dataset,
+        batch_size=config.data.batch_size,
+        seed=config.train.seed,
+        limit=config.data.limit,
+    )
+    if config.train.steps_per_epoch:
+        dataset = dataset.repeat()  # a fixed step count must never run out of batches
+    gan = build_from_config(config)
+
+    os.makedirs(out, exist_ok=True)
+    centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
+    history = gan.fit(
+        dataset,
+        epochs=config.train.epochs,
+        steps_per_epoch=config.train.steps_per_epoch,
+        callbacks=[
+            callbacks.SampleGrid(
+                os.path.join(out, "samples"),
+                every=config.output.sample_every,
+                n=config.output.samples,
+                centers=centers,
+            ),
+            callbacks.HistoryJSON(os.path.join(out, "history.json")),
+            callbacks.LossCurve(os.path.join(out, "loss.png")),
+        ],
+        verbose=verbose,
+    )
+    gan.save(os.path.join(out, "gan.keras"))
+    gan.generator.save(os.path.join(out, "generator.keras"))
+    with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(config.to_dict(), f, sort_keys=False)
+    logger.info("Run written to %s", out)
+    return gan, history
