@@ -1,8 +1,7 @@
-"""Training callbacks and plotting helpers for GAN models.
+"""Training callbacks for GAN models: sample grids, a history file, loss curves.
 
-Only keras, numpy, PIL and matplotlib are used, so everything runs on every
-Keras backend; matplotlib is driven through ``Figure`` + ``FigureCanvasAgg``
-so the host program's global ``pyplot`` state is never touched.
+The pictures themselves are drawn by `ganzoo.plots`; like it, this module uses
+only backend-neutral Keras, so it runs on every Keras backend.
 
 History files written by :class:`HistoryJSON` are column-oriented, like
 ``keras.callbacks.History.history``::
@@ -23,165 +22,24 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 
 import keras
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from PIL import Image
+
+from ganzoo.plots import (
+    SCORE_KEYS,
+    as_keys,
+    check_positive_int,
+    ensure_parent,
+    plot_history,
+    save_image_grid,
+    scatter_plot,
+    to_numpy,
+)
 
 logger = logging.getLogger(__name__)
 
-GRID_GAP = 2  # pixels between neighbouring tiles of an image grid
-GRID_BACKGROUND = 255  # white gaps stay visible between dark-background digits
-MIN_GRID_WIDTH = 256  # automatic upscaling makes grids at least this wide
-SCORE_KEYS = ("d_real", "d_fake")  # discriminator summaries, lower panel of loss plots
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-def _ensure_parent(path: str | os.PathLike) -> str:
-    """Creates the folder that will hold ``path`` and returns it as a str."""
-    path = os.fspath(path)
-    if os.path.dirname(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    return path
-
-
-def _to_numpy(values) -> np.ndarray:
-    """Converts a numpy array or backend tensor to a float32 numpy array."""
-    if not isinstance(values, np.ndarray):
-        # Backend tensors (maybe on an accelerator) need the backend to copy them.
-        values = keras.ops.convert_to_numpy(values)
-    return np.asarray(values, dtype=np.float32)
-
-
-def _check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
-    """Raises ValueError unless ``value`` is an int >= 1 (or None if allowed)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-
-
-def image_grid(images, *, columns: int | None = None, scale: int | None = None) -> Image.Image:
-    """Tiles a batch of images into one picture.
-
-    Values are clipped to [-1, 1] and mapped linearly to uint8 (-1 -> 0,
-    1 -> 255); NaN becomes mid-grey so a diverged generator still renders.
-    Tiles are upscaled by an integer factor (nearest neighbour) and separated
-    by ``GRID_GAP`` pixels of ``GRID_BACKGROUND``, so the picture is
-    ``columns * width * scale + (columns - 1) * GRID_GAP`` pixels wide, and
-    likewise high with rows.
-
-    Args:
-        images: Array or tensor of shape (n, height, width, 1 or 3) in [-1, 1].
-        columns: Tiles per row; defaults to ``ceil(sqrt(n))``, capped at ``n``.
-        scale: Integer upscale factor; None picks the smallest one making the
-            grid at least ``MIN_GRID_WIDTH`` pixels wide.
-
-    Returns:
-        A PIL image in mode "L" (1 channel) or "RGB" (3 channels).
-
-    Raises:
-        ValueError: If the shape, ``columns`` or ``scale`` is invalid.
-    """
-    array = _to_numpy(images)
-    if array.ndim != 4 or array.shape[-1] not in (1, 3) or array.shape[0] == 0:
-        hint = " Add a channel axis with images[..., None]." if array.ndim == 3 else ""
-        raise ValueError(
-            "image_grid expects a non-empty array of shape (n, height, width, channels) "
-            f"with 1 or 3 channels; got shape {array.shape}.{hint}"
-        )
-    n, height, width, channels = array.shape
-    _check_positive_int("columns", columns, allow_none=True)
-    _check_positive_int("scale", scale, allow_none=True)
-    # More columns than tiles would only add empty cells.
-    columns = min(n, columns or math.ceil(math.sqrt(n)))
-    rows = math.ceil(n / columns)
-    gaps = (columns - 1) * GRID_GAP
-    scale = scale or max(1, math.ceil((MIN_GRID_WIDTH - gaps) / (columns * width)))
-
-    array = np.nan_to_num(array, nan=0.0, posinf=1.0, neginf=-1.0)
-    pixels = np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-    pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
-    tile_h, tile_w = height * scale, width * scale
-    grid_shape = (rows * tile_h + (rows - 1) * GRID_GAP, columns * tile_w + gaps, channels)
-    grid = np.full(grid_shape, GRID_BACKGROUND, dtype=np.uint8)
-    for index, tile in enumerate(pixels):
-        top = (index // columns) * (tile_h + GRID_GAP)
-        left = (index % columns) * (tile_w + GRID_GAP)
-        grid[top : top + tile_h, left : left + tile_w] = tile
-    # uint8 (h, w) becomes mode "L" and (h, w, 3) becomes "RGB".
-    return Image.fromarray(grid[..., 0] if channels == 1 else grid)
-
-
-def save_image_grid(images, path: str | os.PathLike, *, columns: int | None = None,
-                    scale: int | None = None) -> str:
-    """Writes :func:`image_grid` of ``images`` (same arguments) to a PNG file.
-
-    Args:
-        images: Array or tensor of shape (n, height, width, 1 or 3) in [-1, 1].
-        path: Destination file; missing parent folders are created.
-        columns: Tiles per row, see :func:`image_grid`.
-        scale: Integer upscale factor, None for automatic.
-
-    Returns:
-        The path written, as a str.
-    """
-    grid = image_grid(images, columns=columns, scale=scale)
-    path = _ensure_parent(path)
-    grid.save(path, format="PNG")
-    return path
-
-
-def _save_figure(figure: Figure, path: str | os.PathLike) -> str:
-    """Renders a figure to PNG through the Agg canvas and returns the path."""
-    path = _ensure_parent(path)
-    FigureCanvasAgg(figure)
-    figure.savefig(path, format="png", dpi=100)
-    return path
-
-
-def _check_points(name: str, values) -> np.ndarray:
-    """Returns ``values`` as a float32 (n, 2) array or raises ValueError."""
-    array = _to_numpy(values)
-    if array.ndim != 2 or array.shape[-1] != 2:
-        raise ValueError(
-            f"scatter_plot expects {name} of shape (n, 2); got shape {array.shape}. "
-            "Use save_image_grid for image samples."
-        )
-    return array
-
-
-def scatter_plot(points, path: str | os.PathLike, *, centers=None, title: str | None = None) -> str:
-    """Writes a scatter plot of 2-D samples to a PNG file.
-
-    Args:
-        points: Array or tensor of shape (n, 2).
-        path: Destination file; missing parent folders are created.
-        centers: Optional (k, 2) mode centres, drawn as red crosses.
-        title: Optional plot title.
-
-    Returns:
-        The path written, as a str.
-
-    Raises:
-        ValueError: If ``points`` or ``centers`` is not of shape (n, 2).
-    """
-    points = _check_points("points", points)
-    figure = Figure(figsize=(5, 5), layout="constrained")
-    axes = figure.add_subplot()
-    axes.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, label="samples")
-    if centers is not None:
-        centers = _check_points("centers", centers)
-        axes.scatter(centers[:, 0], centers[:, 1], marker="x", s=60, c="red", label="modes")
-        axes.legend(loc="upper right")
-    axes.set_aspect("equal", adjustable="datalim")
-    if title:
-        axes.set_title(title)
-    return _save_figure(figure, path)
 
 
 def _encode(value):
@@ -305,64 +163,7 @@ class HistoryJSON(_EpochRecorder):
         """Records the epoch and rewrites the file."""
         super().on_epoch_end(epoch, logs)
         encoded = {key: [_encode(v) for v in values] for key, values in self.history.items()}
-        _write_json_atomically(encoded, _ensure_parent(self.path))
-
-
-def _as_keys(keys: Iterable[str] | str) -> tuple[str, ...]:
-    """Returns ``keys`` as a tuple, treating a lone string as one key."""
-    return (keys,) if isinstance(keys, str) else tuple(keys)
-
-
-def _series(history: Mapping[str, Sequence], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (epochs, values) for one key, with None and strings decoded."""
-    values = np.array([math.nan if v is None else float(v) for v in history[key]])
-    epochs = history.get("epoch")
-    if epochs is None or len(epochs) != len(values) or None in epochs:
-        epochs = range(1, len(values) + 1)
-    return np.asarray(epochs, dtype=float), values
-
-
-def plot_history(history: Mapping[str, Sequence], path: str | os.PathLike, *,
-                 keys: Iterable[str] = ("d_loss", "g_loss"), title: str | None = None) -> str:
-    """Plots per-epoch training curves to a PNG file.
-
-    The upper panel shows ``keys``; if ``d_real`` or ``d_fake`` is present a
-    lower panel shows them. Accepts ``History.history``, :func:`load_history`
-    output or the raw JSON of a history file (strings and None allowed).
-
-    Args:
-        history: Mapping of key -> per-epoch values, optionally with "epoch".
-        path: Destination PNG; missing parent folders are created.
-        keys: Keys for the upper panel; absent ones are skipped.
-        title: Optional figure title.
-
-    Returns:
-        The path written, as a str.
-
-    Raises:
-        ValueError: If none of ``keys`` or ``SCORE_KEYS`` is in ``history``.
-    """
-    keys = _as_keys(keys)
-    lower = [k for k in SCORE_KEYS if k in history and k not in keys]
-    panels = [panel for panel in ([k for k in keys if k in history], lower) if panel]
-    if not panels:
-        raise ValueError(
-            f"plot_history found none of {list(keys) + list(SCORE_KEYS)} in the history; "
-            f"it has {sorted(history)}. Pass keys= naming logged metrics."
-        )
-    figure = Figure(figsize=(7, 2.5 + 2.5 * len(panels)), layout="constrained")
-    axes_column = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for axes, panel in zip(axes_column, panels):
-        for key in panel:
-            epochs, values = _series(history, key)
-            axes.plot(epochs, values, marker="." if len(values) < 50 else None, label=key)
-        axes.legend(loc="best")
-        axes.grid(alpha=0.3)
-    axes_column[-1].set_xlabel("epoch")
-    axes_column[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
-    if title:
-        figure.suptitle(title)
-    return _save_figure(figure, path)
+        _write_json_atomically(encoded, ensure_parent(self.path))
 
 
 class LossCurve(_EpochRecorder):
@@ -380,7 +181,7 @@ class LossCurve(_EpochRecorder):
     def __init__(self, path: str | os.PathLike, *, keys: Iterable[str] = ("d_loss", "g_loss")):
         super().__init__()
         self.path = os.fspath(path)
-        self.keys = _as_keys(keys)
+        self.keys = as_keys(keys)
 
     def on_train_end(self, logs=None):
         """Draws the plot, or logs a warning when there is nothing to draw."""
@@ -417,9 +218,9 @@ class SampleGrid(keras.callbacks.Callback):
     def __init__(self, directory: str | os.PathLike, *, every: int = 1, n: int = 64,
                  seed: int = 0, columns: int | None = None, centers=None):
         super().__init__()
-        _check_positive_int("every", every)
-        _check_positive_int("n", n)
-        _check_positive_int("columns", columns, allow_none=True)
+        check_positive_int("every", every)
+        check_positive_int("n", n)
+        check_positive_int("columns", columns, allow_none=True)
         self.directory = os.fspath(directory)
         self.every, self.n, self.seed = int(every), int(n), seed
         self.columns, self.centers = columns, centers
@@ -453,7 +254,7 @@ class SampleGrid(keras.callbacks.Callback):
                 f"SampleGrid needs a model with generate(n, *, seed=None); got a "
                 f"{type(self.model).__name__} without one. Use it with a ganzoo GAN model."
             )
-        samples = _to_numpy(generate(self.n, seed=self.seed))
+        samples = to_numpy(generate(self.n, seed=self.seed))
         path = os.path.join(self.directory, filename)
         if samples.ndim == 2 and samples.shape[-1] == 2:
             path = scatter_plot(samples, path, centers=self.centers, title=title)

@@ -152,7 +152,7 @@ def _sample(args):
 
     import keras
 
-    from ganzoo import callbacks
+    from ganzoo import plots
     from ganzoo.models import GAN, base
 
     try:
@@ -162,9 +162,9 @@ def _sample(args):
     generator = model.generator if isinstance(model, GAN) else model
     samples = base.generate(generator, args.n, seed=args.seed)
     if samples.ndim == 2 and samples.shape[-1] == 2:
-        callbacks.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
+        plots.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
     else:
-        callbacks.save_image_grid(samples, args.out)
+        plots.save_image_grid(samples, args.out)
     print(f"ganzoo: wrote {args.n} samples to {args.out}")
     return 0
 

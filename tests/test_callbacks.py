@@ -9,15 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganzoo import callbacks
-from ganzoo.callbacks import (
+from ganzoo import callbacks, plots
+from ganzoo.callbacks import HistoryJSON, LossCurve, SampleGrid, load_history
+from ganzoo.plots import (
     GRID_BACKGROUND,
     GRID_GAP,
-    HistoryJSON,
-    LossCurve,
-    SampleGrid,
     image_grid,
-    load_history,
     plot_history,
     save_image_grid,
     scatter_plot,
@@ -142,7 +139,7 @@ def test_sample_grid_every_two_over_five_epochs(tmp_path):
     expected = ["epoch_0002.png", "epoch_0004.png", "final.png"]
     assert sorted(os.listdir(tmp_path / "samples")) == expected
     assert [os.path.basename(p) for p in cb.paths] == expected
-    assert Image.open(cb.paths[-1]).size[0] >= callbacks.MIN_GRID_WIDTH
+    assert Image.open(cb.paths[-1]).size[0] >= plots.MIN_GRID_WIDTH
     # Same latents, trained weights: the picture must follow training progress.
     assert open(cb.paths[0], "rb").read() != open(cb.paths[1], "rb").read()
 
