@@ -4,7 +4,7 @@ A config has five sections::
 
     name: dcgan_digits
     description: DCGAN on the 8x8 scikit-learn digits
-    model: {family: dcgan, latent_dim: 64, loss: non_saturating,
+    model: {family: dcgan, latent_dim: 64, loss: non_saturating, ema_decay: 0.999,
             generator: {base_filters: 32}, discriminator: {base_filters: 32}}
     data: {dataset: digits, batch_size: 64}
     train: {epochs: 200, d_learning_rate: 2.0e-4, g_learning_rate: 2.0e-4, seed: 0}
@@ -47,6 +47,11 @@ class ModelConfig:
     loss: str = _field("non_saturating")
     d_steps_per_g_step: int = _field(1, minimum=1)
     d_pretrain_steps: int = _field(0, minimum=0)
+    gradient_penalty_weight: float = _field(0.0, minimum=0.0, help="WGAN-GP weight (10 in the paper)")
+    r1_weight: float = _field(0.0, minimum=0.0, help="R1 gamma")
+    ema_decay: Optional[float] = _field(None, minimum=0.0, help="EMA of generator weights, e.g. 0.999")
+    augment: Optional[list] = _field(None, help="DiffAugment transforms, e.g. [translation]")
+    pack: int = _field(1, minimum=1, help="PacGAN: samples per discriminator input")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -200,7 +205,8 @@ def _check_value(key, value, hint, minimum):
             value = float(value)
         except ValueError:
             pass
-    expected = {int: "an integer", float: "a number", str: "a string", dict: "a mapping"}[kind]
+    expected = {int: "an integer", float: "a number", str: "a string", dict: "a mapping",
+                list: "a list"}[kind]
     ok = (
         isinstance(value, kind) and not isinstance(value, bool)
         if kind is not float
@@ -218,15 +224,27 @@ def _describe(value):
 
 
 def _check_names(config):
-    """Checks family, loss, dataset and builder arguments against what exists."""
-    from ganzoo import data, losses, models  # imports Keras: after the backend is chosen
+    """Checks family, loss, dataset, options and builder arguments against what exists."""
+    from ganzoo import augment, data, losses, models  # imports Keras: after the backend is chosen
 
+    model = config.model
     try:
-        family = models.get_family(config.model.family)
-        losses.get(config.model.loss)
-        data.info(config.data.dataset)
+        family = models.get_family(model.family)
+        losses.get(model.loss)
+        info = data.info(config.data.dataset)
+        if model.augment:
+            augment.build_augmenter(model.augment)
     except ValueError as e:
         raise ConfigError(str(e).splitlines()[0]) from None
+    if model.ema_decay is not None and not 0.0 < model.ema_decay < 1.0:
+        raise ConfigError(f"Key 'model.ema_decay' must be in (0, 1), e.g. 0.999; got {model.ema_decay!r}.")
+    if model.augment and info.kind != "image":
+        raise ConfigError(f"Key 'model.augment' applies to images; {info.name!r} holds {info.kind}.")
+    if config.data.batch_size % model.pack:
+        raise ConfigError(
+            f"Key 'data.batch_size' ({config.data.batch_size}) must be a multiple of "
+            f"'model.pack' ({model.pack})."
+        )
     for role, builder in (
         ("generator", family.build_generator),
         ("discriminator", family.build_discriminator),

@@ -91,6 +91,50 @@ def non_saturating_generator_loss(fake_logits):
     return ops.mean(ops.softplus(-fake_logits))
 
 
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """Critic loss of the Wasserstein GAN (Arjovsky et al., 2017).
+
+    `L_D = E[D(G(z))] - E[D(x)]`: the critic's outputs are unbounded scores,
+    and minimising this maximises the critic's estimate of the Wasserstein-1
+    distance. It needs a Lipschitz constraint on the critic: a gradient
+    penalty (Gulrajani et al., 2017) or spectral normalization.
+    """
+    return ops.mean(fake_logits) - ops.mean(real_logits)
+
+
+def wasserstein_generator_loss(fake_logits):
+    """Generator loss of the Wasserstein GAN: `L_G = -E[D(G(z))]`."""
+    return -ops.mean(fake_logits)
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits):
+    """Discriminator loss of LSGAN (Mao et al., 2017), with a = 0, b = c = 1.
+
+    `L_D = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]`: squared errors to the
+    real label 1 and the fake label 0 on raw outputs, which penalise samples
+    far from the decision boundary even when they are classified correctly.
+    """
+    return 0.5 * ops.mean(ops.square(real_logits - 1.0)) + 0.5 * ops.mean(
+        ops.square(fake_logits)
+    )
+
+
+def least_squares_generator_loss(fake_logits):
+    """Generator loss of LSGAN: `L_G = 1/2 E[(D(G(z)) - 1)^2]`."""
+    return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss (Lim & Ye, 2017; Miyato et al., 2018).
+
+    `L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]`: only samples
+    inside the margin contribute, as in a support vector machine. Used with
+    spectral normalization in SNGAN and BigGAN. Its generator loss is the
+    Wasserstein one, `L_G = -E[D(G(z))]`.
+    """
+    return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+
+
 register(
     "minimax",
     discriminator=minimax_discriminator_loss,
@@ -100,4 +144,19 @@ register(
     "non_saturating",
     discriminator=minimax_discriminator_loss,
     generator=non_saturating_generator_loss,
+)
+register(
+    "wasserstein",
+    discriminator=wasserstein_discriminator_loss,
+    generator=wasserstein_generator_loss,
+)
+register(
+    "least_squares",
+    discriminator=least_squares_discriminator_loss,
+    generator=least_squares_generator_loss,
+)
+register(
+    "hinge",
+    discriminator=hinge_discriminator_loss,
+    generator=wasserstein_generator_loss,
 )

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import tensorflow as tf
 
 from ganzoo.data import idx, mixtures, tfds_source
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 from ganzoo.data.errors import DatasetError
 from ganzoo.data.mixtures import mode_centers, mode_std
 
@@ -259,6 +261,8 @@ def load_arrays(
 
 
 def _scale(images: tf.Tensor) -> tf.Tensor:
+    import tensorflow as tf
+
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
@@ -308,6 +312,9 @@ def load(
         DatasetError: For any user-facing problem (unknown name or split,
             missing files, no labels, fewer examples than one batch, ...).
     """
+    # TensorFlow loads only here: array users (load_arrays, mode centres) never pay for it.
+    import tensorflow as tf
+
     _check_int(batch_size, "batch_size", 1)
     if _is_tfds(name):
         _check_request(name, with_labels, limit, seed)

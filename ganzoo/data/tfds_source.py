@@ -9,14 +9,17 @@ prepared in the TFDS data dir (``tfds build <name>`` or ``TFDS_DATA_DIR``).
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 import difflib
 import math
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from ganzoo.data.errors import DatasetError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 ENV_DOWNLOAD = "GANZOO_TFDS_DOWNLOAD"
 _ARRAY_BATCH = 1024
@@ -181,6 +184,8 @@ def element_dataset(
             f"cannot load split {split!r} of TFDS dataset 'tfds:{meta.name}' ({error}); "
             "expected a TFDS split such as 'train', 'test' or 'train[:10%]'"
         ) from error
+    import tensorflow as tf
+
     key = meta.image_key
     if with_labels:
         pick = lambda ex: (ex[key], tf.cast(ex["label"], tf.int32))  # noqa: E731

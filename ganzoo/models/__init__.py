@@ -38,15 +38,19 @@ def build_gan(
         latent_dim: Size of the latent vector.
         generator: Extra keyword arguments of the family's `build_generator`.
         discriminator: Extra keyword arguments of its `build_discriminator`.
-        **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, seed, ...).
+        **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, pack, seed, ...);
+            `pack` is also passed to the discriminator builder.
 
     Returns:
         An uncompiled `GAN`.
     """
     module = get_family(family)
+    discriminator = dict(discriminator or {})
+    if gan_kwargs.get("pack", 1) != 1:
+        discriminator["pack"] = gan_kwargs["pack"]  # D's input holds `pack` samples
     return GAN(
         module.build_generator(sample_shape, latent_dim=latent_dim, **(generator or {})),
-        module.build_discriminator(sample_shape, **(discriminator or {})),
+        module.build_discriminator(sample_shape, **discriminator),
         latent_dim=latent_dim,
         **gan_kwargs,
     )

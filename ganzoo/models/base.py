@@ -6,7 +6,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from ganzoo import losses
+from ganzoo import losses, regularizers
+from ganzoo.augment import build_augmenter
+from ganzoo.layers.packing import pack as pack_samples
 from ganzoo.training.step import minimize, stateless_train_step
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,20 @@ class GAN(keras.Model):
         d_pretrain_steps: Discriminator-only updates on real batches against
             the initial generator's samples, run at the start of the first
             `fit` (before any generator update).
+        gradient_penalty_weight: Weight of the WGAN-GP penalty (10 in the
+            paper); 0 disables it.
+        r1_weight: R1 weight gamma (the added term is gamma/2 times the mean
+            squared gradient norm on real data); 0 disables it.
+        ema_decay: If set (e.g. 0.999), keep an exponential moving average of
+            the generator's weights (batch-norm statistics are copied), and
+            use it for `generate`, `sampling_generator`, saving and export.
+        augment: Names of differentiable transforms (`ganzoo.augment`)
+            applied to real and fake images before the discriminator
+            (DiffAugment), e.g. `["translation", "flip"]`.
+        pack: PacGAN packing degree m: the discriminator judges m samples
+            at once, concatenated along channels (images) or features. Its
+            input must be built for that (`build_discriminator(pack=m)`) and
+            the batch size must be a multiple of m.
         seed: Seed of the model's random stream (latents during training).
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
@@ -70,6 +86,11 @@ class GAN(keras.Model):
         latent_dim,
         d_steps_per_g_step=1,
         d_pretrain_steps=0,
+        gradient_penalty_weight=0.0,
+        r1_weight=0.0,
+        ema_decay=None,
+        augment=None,
+        pack=1,
         seed=None,
         **kwargs,
     ):
@@ -77,6 +98,12 @@ class GAN(keras.Model):
         _check_int("latent_dim", latent_dim, minimum=1)
         _check_int("d_steps_per_g_step", d_steps_per_g_step, minimum=1)
         _check_int("d_pretrain_steps", d_pretrain_steps, minimum=0)
+        _check_int("pack", pack, minimum=1)
+        for key, value in (("gradient_penalty_weight", gradient_penalty_weight), ("r1_weight", r1_weight)):
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"`{key}` must be a number >= 0, got {value!r}.")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in (0, 1), e.g. 0.999, or None; got {ema_decay!r}.")
         for role, network in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(network, keras.Model):
                 raise TypeError(
@@ -88,8 +115,23 @@ class GAN(keras.Model):
         self.latent_dim = latent_dim
         self.d_steps_per_g_step = d_steps_per_g_step
         self.d_pretrain_steps = d_pretrain_steps
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.r1_weight = float(r1_weight)
+        self.ema_decay = ema_decay
+        self.augment = list(augment) if augment else None
+        self.pack = pack
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_generator = _ema_copy(generator) if ema_decay is not None else None
+        self.augmenter = None
+        if self.augment:
+            if len(generator.output.shape) != 4:
+                raise ValueError(
+                    f"`augment` transforms images (NHWC); this generator outputs shape "
+                    f"{generator.output.shape}. Remove `augment` for point data."
+                )
+            self.augmenter = build_augmenter(self.augment, seed=seed)
+            self.augmenter.build(tuple(generator.output.shape))
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -199,18 +241,34 @@ class GAN(keras.Model):
                 self.g_optimizer,
             )
             self.g_loss_tracker.update_state(g_loss)
+            if self.ema_generator is not None:
+                self.update_ema()
         # One MultiOptimizer iteration per train step, so callbacks see step counts.
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
+
+    def critic(self, samples, *, training):
+        """The discriminator as the loss sees it: augmented, packed, then judged."""
+        if self.augmenter is not None:
+            samples = self.augmenter(samples, training=training)
+        return self.discriminator(pack_samples(samples, self.pack), training=training)
 
     def discriminator_loss(self, real, batch_size):
         """Returns the discriminator loss on `real` and fresh fakes, and D's mean probabilities."""
         fake = ops.stop_gradient(
             self.generator(self.sample_latents(batch_size), training=True)
         )
-        real_logits = self.discriminator(real, training=True)
-        fake_logits = self.discriminator(fake, training=True)
+        real_logits = self.critic(real, training=True)
+        fake_logits = self.critic(fake, training=True)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
+        # Penalties are taken on un-augmented samples, in inference mode (no state updates).
+        judge = lambda x: self.discriminator(pack_samples(x, self.pack), training=False)  # noqa: E731
+        if self.gradient_penalty_weight:
+            loss += self.gradient_penalty_weight * regularizers.gradient_penalty(
+                judge, real, fake, seed=self.seed_generator
+            )
+        if self.r1_weight:
+            loss += 0.5 * self.r1_weight * regularizers.r1(judge, real)
         return loss, {
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
@@ -219,8 +277,21 @@ class GAN(keras.Model):
     def generator_loss(self, batch_size):
         """Returns the generator loss on a fresh batch of fakes."""
         fake = self.generator(self.sample_latents(batch_size), training=True)
-        fake_logits = self.discriminator(fake, training=True)
-        return self.adversarial_loss.generator(fake_logits), {}
+        return self.adversarial_loss.generator(self.critic(fake, training=True)), {}
+
+    def update_ema(self):
+        """Moves the EMA generator towards the generator (statistics are copied)."""
+        decay = self.ema_decay
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if weight.trainable:
+                average.assign(decay * average + (1.0 - decay) * weight)
+            else:
+                average.assign(weight)
+
+    @property
+    def sampling_generator(self):
+        """The generator used for sampling and export: the EMA copy when `ema_decay` is set."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     def fit(self, x=None, *args, **kwargs):
         """Trains with `keras.Model.fit`, first pre-training D if configured.
@@ -272,7 +343,7 @@ class GAN(keras.Model):
         Returns:
             A float32 NumPy array of `n` samples (images in [-1, 1]).
         """
-        return generate(self.generator, n, seed=seed, batch_size=batch_size)
+        return generate(self.sampling_generator, n, seed=seed, batch_size=batch_size)
 
     # ---------------------------------------------------------- serialization
     def get_config(self):
@@ -283,22 +354,36 @@ class GAN(keras.Model):
             "latent_dim": self.latent_dim,
             "d_steps_per_g_step": self.d_steps_per_g_step,
             "d_pretrain_steps": self.d_pretrain_steps,
+            "gradient_penalty_weight": self.gradient_penalty_weight,
+            "r1_weight": self.r1_weight,
+            "ema_decay": self.ema_decay,
+            "augment": self.augment,
+            "pack": self.pack,
             "seed": self.seed,
         }
 
-    # Keras does not save seed-generator state; the GAN's own stream is saved so
-    # that a reloaded model continues training with the same latents.
-    _RNG_KEY = "rng_state"
+    # Keras saves weights but not seed-generator states; saving every random
+    # stream (latents, augmentation, dropout) lets a reloaded GAN continue
+    # training exactly as the original would have.
+    _RNG_PREFIX = "rng_state_"
+
+    def _rng_variables(self):
+        weight_ids = {id(w) for w in self.weights}
+        return [v for v in self.variables if id(v) not in weight_ids]
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        store[self._RNG_KEY] = self.seed_generator.state
+        for i, variable in enumerate(self._rng_variables()):
+            store[f"{self._RNG_PREFIX}{i}"] = variable
 
     def load_own_variables(self, store):
         keys = list(store.keys())
-        if self._RNG_KEY in keys:
-            self.seed_generator.state.assign(store[self._RNG_KEY])
-        super().load_own_variables({k: store[k] for k in keys if k != self._RNG_KEY})
+        for i, variable in enumerate(self._rng_variables()):
+            if f"{self._RNG_PREFIX}{i}" in keys:
+                variable.assign(store[f"{self._RNG_PREFIX}{i}"])
+        super().load_own_variables(
+            {k: store[k] for k in keys if not k.startswith(self._RNG_PREFIX)}
+        )
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -308,6 +393,14 @@ class GAN(keras.Model):
                 config[key], custom_objects=custom_objects
             )
         return cls(**config)
+
+
+def _ema_copy(generator):
+    """A non-trainable clone of `generator` holding the same weights."""
+    copy = keras.models.clone_model(generator)
+    copy.set_weights(generator.get_weights())
+    copy.trainable = False
+    return copy
 
 
 def latents(n, latent_dim, *, seed=None):

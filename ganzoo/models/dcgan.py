@@ -9,6 +9,8 @@ discriminator mirrors it with stride-2 convolutions.
 import keras
 from keras import layers
 
+from ganzoo.layers import MinibatchStdDev, packed_shape, spectral_normalized
+
 
 def upsampling_plan(image_shape):
     """Returns `(start_height, start_width, n_upsamplings)` for an image shape.
@@ -64,27 +66,57 @@ def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="gener
     return keras.Model(latents, images, name=name)
 
 
-def build_discriminator(image_shape, *, base_filters=64, batch_norm=True, name="discriminator"):
-    """Builds the DCGAN discriminator: image -> one logit.
+def build_discriminator(
+    image_shape,
+    *,
+    base_filters=64,
+    batch_norm=None,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    minibatch_group_size=4,
+    pack=1,
+    name="discriminator",
+):
+    """Builds the DCGAN discriminator: image (or pack of images) -> one logit.
 
     Args:
         image_shape: (height, width, channels) of the input images.
         base_filters: Filters of the first convolution; each later one doubles.
         batch_norm: Batch normalization after every convolution but the
-            first, as in the DCGAN paper.
+            first, as in the DCGAN paper. None (the default) means "on unless
+            `spectral_norm`", so that spectral normalization alone governs D.
+        spectral_norm: Wrap every convolution and the final dense layer in
+            `ganzoo.layers.SpectralNormalization` (Miyato et al., 2018).
+        minibatch_stddev: Append a `MinibatchStdDev` channel to the last
+            convolution block's output, before the flatten.
+        minibatch_group_size: `group_size` of that layer.
+        pack: Samples per PacGAN pack: the input holds `pack` images stacked
+            on the channel axis, shape `packed_shape(image_shape, pack)`.
         name: Model name.
 
     Returns:
         A functional `keras.Model`.
+
+    Raises:
+        ValueError: if `batch_norm=True` and `spectral_norm=True` are both given.
     """
+    if batch_norm and spectral_norm:
+        raise ValueError(
+            "batch_norm=True and spectral_norm=True do not combine; leave batch_norm "
+            "unset (or False) when using spectral_norm."
+        )
+    batch_norm = not spectral_norm if batch_norm is None else batch_norm
     _, _, n_up = upsampling_plan(image_shape)
-    images = keras.Input(tuple(image_shape), name="images")
+    images = keras.Input(packed_shape(image_shape, pack), name="images")
     x = images
     for i in range(max(n_up, 2)):
-        x = layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same")(x)
+        conv = layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same")
+        x = spectral_normalized(conv, spectral_norm)(x)
         if batch_norm and i > 0:
             x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
+    if minibatch_stddev:
+        x = MinibatchStdDev(minibatch_group_size)(x)
     x = layers.Flatten()(x)
-    logits = layers.Dense(1)(x)
+    logits = spectral_normalized(layers.Dense(1), spectral_norm)(x)
     return keras.Model(images, logits, name=name)

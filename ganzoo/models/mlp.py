@@ -1,9 +1,12 @@
 """The fully connected GAN of Goodfellow et al. (2014), for flat, 2-D and small image data."""
 
 import math
+import random
 
 import keras
 from keras import layers
+
+from ganzoo.layers import MinibatchStdDev, packed_shape, spectral_normalized
 
 
 def build_generator(
@@ -41,21 +44,48 @@ def build_generator(
     return keras.Model(latents, samples, name=name)
 
 
-def build_discriminator(sample_shape, *, hidden_units=(128, 128), name="discriminator"):
-    """Builds an MLP discriminator: sample -> one logit (LeakyReLU hidden layers).
+def build_discriminator(
+    sample_shape,
+    *,
+    hidden_units=(128, 128),
+    dropout=0.0,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    minibatch_group_size=4,
+    pack=1,
+    name="discriminator",
+):
+    """Builds an MLP discriminator: sample (or pack of samples) -> one logit.
+
+    Hidden layers are Dense + LeakyReLU(0.2), each followed by dropout when
+    `dropout > 0` (the 2014 paper's discriminator used dropout).
 
     Args:
         sample_shape: Shape of one input sample.
         hidden_units: Width of each hidden layer.
+        dropout: Dropout rate after each hidden layer; 0 for none.
+        spectral_norm: Wrap every dense layer, the output one included, in
+            `ganzoo.layers.SpectralNormalization` (Miyato et al., 2018).
+        minibatch_stddev: Append a `MinibatchStdDev` feature before the output layer.
+        minibatch_group_size: `group_size` of that layer.
+        pack: Samples per PacGAN pack: the input holds `pack` samples stacked
+            on the last axis, shape `packed_shape(sample_shape, pack)`.
         name: Model name.
 
     Returns:
         A functional `keras.Model`.
     """
-    samples = keras.Input(tuple(sample_shape), name="samples")
+    samples = keras.Input(packed_shape(sample_shape, pack), name="samples")
     x = layers.Flatten()(samples)
     for units in hidden_units:
-        x = layers.Dense(units)(x)
+        x = spectral_normalized(layers.Dense(units), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logits = layers.Dense(1)(x)
+        if dropout:
+            # An explicit seed (drawn from Python's RNG, which keras.utils.set_random_seed
+            # seeds) makes every backend use Keras' seeded dropout, whose state the GAN
+            # saves; with seed=None torch would draw from its own global generator.
+            x = layers.Dropout(dropout, seed=random.randint(1, 2**31 - 1))(x)
+    if minibatch_stddev:
+        x = MinibatchStdDev(minibatch_group_size)(x)
+    logits = spectral_normalized(layers.Dense(1), spectral_norm)(x)
     return keras.Model(samples, logits, name=name)

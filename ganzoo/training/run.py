@@ -45,6 +45,11 @@ def build_from_config(config):
         discriminator=model.discriminator,
         d_steps_per_g_step=model.d_steps_per_g_step,
         d_pretrain_steps=model.d_pretrain_steps,
+        gradient_penalty_weight=model.gradient_penalty_weight,
+        r1_weight=model.r1_weight,
+        ema_decay=model.ema_decay,
+        augment=model.augment,
+        pack=model.pack,
         seed=config.train.seed,
         name=config.name,
     )
@@ -105,7 +110,7 @@ def train(config, *, force=False, verbose="auto"):
         verbose=verbose,
     )
     gan.save(os.path.join(out, "gan.keras"))
-    gan.generator.save(os.path.join(out, "generator.keras"))
+    gan.sampling_generator.save(os.path.join(out, "generator.keras"))
     with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:
         yaml.safe_dump(config.to_dict(), f, sort_keys=False)
     logger.info("Run written to %s", out)

@@ -71,6 +71,51 @@ def minimize(loss_fn, variables, optimizer):
     )
 
 
+def input_gradients(fn, inputs):
+    """Returns the gradient of `sum(fn(inputs))` with respect to `inputs`.
+
+    The gradient stays differentiable with respect to the model's variables,
+    so a penalty on its norm (WGAN-GP, R1) can be minimised inside
+    `minimize`. `inputs` is treated as a constant point of evaluation: no
+    gradient flows back into whatever computed it.
+
+    Args:
+        fn: Callable mapping a batch to a tensor (e.g. discriminator logits).
+            It should not update state (call layers with `training=False`);
+            on JAX any such update is discarded.
+        inputs: The batch at which to take the gradient.
+
+    Returns:
+        A tensor shaped like `inputs`.
+    """
+    inputs = keras.ops.convert_to_tensor(inputs)
+    if _BACKEND == "tensorflow":
+        inputs = tf.stop_gradient(inputs)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = fn(inputs)
+        return tape.gradient(outputs, inputs)
+    if _BACKEND == "torch":
+        inputs = inputs.detach().requires_grad_(True)
+        (grads,) = torch.autograd.grad(fn(inputs).sum(), inputs, create_graph=True)
+        return grads
+    if _BACKEND == "jax":
+        # Inside a train step, read the step's traced state and discard updates.
+        mapping = None
+        if _JAX_SCOPES:
+            scope, all_variables = _JAX_SCOPES[-1]
+            mapping = [(v, scope.get_current_value(v)) for v in all_variables]
+
+        def summed(x):
+            if mapping is None:
+                return jax.numpy.sum(fn(x))
+            with keras.StatelessScope(state_mapping=mapping):
+                return jax.numpy.sum(fn(x))
+
+        return jax.grad(summed)(jax.lax.stop_gradient(inputs))
+    raise NotImplementedError(f"Unsupported backend {_BACKEND!r}.")
+
+
 def stateless_train_step(step_fn):
     """Adapts `train_step(self, data) -> logs` to the backend's trainer.
 
@@ -122,29 +167,37 @@ def _state_groups(model):
     )
 
 
-def _jax_minimize(loss_fn, variables, optimizer):
+def _current_jax_scope():
     if not _JAX_SCOPES:
         raise RuntimeError(
-            "minimize() on JAX must run inside a train step decorated with "
-            "ganzoo.training.step.stateless_train_step."
+            "ganzoo's gradient helpers on JAX must run inside a train step decorated "
+            "with ganzoo.training.step.stateless_train_step."
         )
-    outer, all_variables = _JAX_SCOPES[-1]
+    return _JAX_SCOPES[-1]
+
+
+def _jax_minimize(loss_fn, variables, optimizer):
+    outer, all_variables = _current_jax_scope()
     differentiated = {id(v) for v in variables}
     others = [v for v in all_variables if id(v) not in differentiated]
     other_values = [outer.get_current_value(v) for v in others]
-    updated_indices = []  # filled while tracing: which other variables loss_fn assigned
+    assigned = []  # filled while tracing: the variables loss_fn assigned
 
     def pure_loss(values):
         mapping = list(zip(variables, values)) + list(zip(others, other_values))
         with keras.StatelessScope(state_mapping=mapping) as inner:
             before_call = [inner.get_current_value(v) for v in others]
-            loss, aux = loss_fn()
-        updated_indices.clear()
+            _JAX_SCOPES.append((inner, all_variables))
+            try:
+                loss, aux = loss_fn()
+            finally:
+                _JAX_SCOPES.pop()
+        assigned.clear()
         updates = []
-        for i, (v, before) in enumerate(zip(others, before_call)):
+        for v, before in zip(others, before_call):
             after = inner.get_current_value(v)
             if after is not before:
-                updated_indices.append(i)
+                assigned.append(v)
                 updates.append(after)
         return loss, (aux, updates)
 
@@ -152,8 +205,10 @@ def _jax_minimize(loss_fn, variables, optimizer):
     (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
         values
     )
-    # Batch-norm statistics and seed-generator state changed by the forward pass.
-    for i, value in zip(updated_indices, updates):
-        others[i].assign(value)
+    # State the forward pass changed: batch-norm statistics, seed-generator
+    # state, spectral-normalization vectors. Layers must not assign the
+    # variables being differentiated (ganzoo's SpectralNormalization does not).
+    for variable, value in zip(assigned, updates):
+        variable.assign(value)
     optimizer.apply(grads, variables)
     return loss, aux

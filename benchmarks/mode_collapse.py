@@ -1,0 +1,301 @@
+"""Mode-collapse benchmark: modes covered, % high quality and reverse KL on ring8 and grid25.
+
+Trains every given config once per seed (``build_from_config`` + ``fit``, no
+run directories), scores 2 500 samples with the VEEGAN/PacGAN protocol of
+`ganzoo.metrics.mode_coverage` and writes, under ``--out``:
+
+* ``mode_collapse.md``: the machine, then one table per dataset, best config
+  first (more modes covered, then more high-quality samples, then lower
+  reverse KL), with the published numbers as extra rows;
+* ``mode_collapse.json``: every per-seed score and the summary;
+* ``mode_collapse_<config>.png``: seed 0's samples over the mode centres.
+
+Usage::
+
+    python benchmarks/mode_collapse.py [--configs NAME_OR_PATH ...] [--seeds 10]
+        [--backend tensorflow] [--steps N] [--out benchmarks/results]
+
+Without ``--configs`` it runs every zoo config whose dataset is ring8 or grid25.
+``--steps N`` trains for one epoch of N steps instead of the config's schedule
+(for smoke runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+DATASETS = ("ring8", "grid25")
+SAMPLES = 2500  # as in VEEGAN and PacGAN
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+# (dataset, method, source, modes covered, % high quality, reverse KL); None: not reported.
+PUBLISHED = (
+    ("ring8", "VEEGAN", "Srivastava et al. 2017", 8.0, 52.9, None),
+    ("ring8", "Unrolled GAN", "Srivastava et al. 2017", 7.6, 35.6, None),
+    ("grid25", "VEEGAN", "Srivastava et al. 2017", 24.6, 40.0, None),
+    ("grid25", "Unrolled GAN", "Srivastava et al. 2017", 23.6, 16.0, None),
+    ("grid25", "PacGAN4", "Lin et al. 2018", 24.8, None, 0.04),
+)
+
+
+def parse_args(argv=None):
+    """Parses the command line (before Keras is imported, so --backend can take effect)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", metavar="NAME_OR_PATH",
+                        help="zoo config names or YAML paths; default: every ring8/grid25 config")
+    parser.add_argument("--seeds", type=int, default=10, help="runs per config (seeds 0..S-1)")
+    parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train one epoch of this many steps instead of the config's schedule")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the report, JSON and plots")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}; pass e.g. --seeds 10")
+    if args.steps is not None and args.steps < 1:
+        parser.error(f"--steps must be >= 1, got {args.steps}; leave it out for full training")
+    return parser, args
+
+
+def load_configs(parser, names):
+    """Loads and checks the configs to benchmark (all ring8/grid25 zoo configs if none given)."""
+    from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
+
+    candidates = names or config_lib.zoo_config_names()
+    configs = []
+    for name in candidates:
+        try:
+            config = config_lib.load(name)
+        except config_lib.ConfigError as error:
+            parser.error(str(error))
+        if config.data.dataset in DATASETS:
+            configs.append(config)
+        elif names:
+            parser.error(f"config {name!r} trains on {config.data.dataset!r}; "
+                         f"mode_collapse needs a config on {' or '.join(DATASETS)}")
+    if not configs:
+        parser.error(f"no config trains on {' or '.join(DATASETS)}; pass some with --configs")
+    return configs
+
+
+def run_once(config, seed, steps):
+    """Trains `config` with `seed`; returns (gan, coverage, seconds to load, build, fit, score)."""
+    import keras  # pylint: disable=import-outside-toplevel
+    from ganzoo import data  # pylint: disable=import-outside-toplevel
+    from ganzoo.metrics import evaluate_mode_coverage  # pylint: disable=import-outside-toplevel
+    from ganzoo.training.run import build_from_config  # pylint: disable=import-outside-toplevel
+
+    schedule = {"epochs": 1, "steps_per_epoch": steps} if steps else {}
+    train = dataclasses.replace(config.train, seed=seed, **schedule)
+    config = dataclasses.replace(config, train=train)
+    start = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    dataset = data.load(config.data.dataset, batch_size=config.data.batch_size, seed=seed,
+                        limit=config.data.limit)
+    if config.train.steps_per_epoch:
+        dataset = dataset.repeat()  # a fixed step count must never run out of batches
+    gan = build_from_config(config)
+    # The dataset is already shuffled; fit's default shuffle=True would only warn every run.
+    gan.fit(dataset, epochs=config.train.epochs, steps_per_epoch=config.train.steps_per_epoch,
+            shuffle=False, verbose=0)
+    coverage = evaluate_mode_coverage(gan, config.data.dataset, n=SAMPLES, seed=seed)
+    return gan, coverage, time.perf_counter() - start
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (0 for one value); inf if any value is inf."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        return math.inf, math.nan
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def summarize(runs):
+    """Mean and std of each score over the seeds of one config."""
+    return {
+        "modes_covered": mean_std([r["modes_covered"] for r in runs]),
+        "high_quality_percent": mean_std([100.0 * r["high_quality"] for r in runs]),
+        "reverse_kl": mean_std([r["reverse_kl"] for r in runs]),
+        "seconds": mean_std([r["seconds"] for r in runs]),
+    }
+
+
+def rank_key(summary):
+    """Sort key, best first: more modes covered, then more high quality, then lower KL."""
+    return (-summary["modes_covered"][0], -summary["high_quality_percent"][0],
+            summary["reverse_kl"][0])
+
+
+def rank(configs, summaries):
+    """Each dataset's configs, best first; datasets without configs are left out."""
+    tables = {}
+    for dataset in DATASETS:
+        chosen = [c for c in configs if c.data.dataset == dataset]
+        if chosen:
+            tables[dataset] = sorted(chosen, key=lambda c: rank_key(summaries[c.name]))
+    return tables
+
+
+def machine():
+    """Describes the CPU, cores and library versions the benchmark ran with."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    cpu = platform.processor()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        cpu = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
+                    if line.startswith("Model name")), cpu)
+    except (OSError, subprocess.CalledProcessError):
+        pass  # lscpu is Linux-only; platform.processor() is the fallback
+    return {
+        "cpu": cpu or "unknown",
+        "cores": cores,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def cell(stats, fmt):
+    """Formats a (mean, std) pair as 'mean ± std', a lone published mean as itself."""
+    if stats is None:
+        return ""  # the paper gives no number
+    if not isinstance(stats, tuple):
+        return f"{stats:{fmt}}"
+    mean, std = stats
+    if not math.isfinite(mean):
+        return "inf"
+    return f"{mean:{fmt}} ± {std:{fmt}}"
+
+
+def markdown(info, args, tables, summaries, total_seconds):
+    """The report: machine, settings, then one ranked table per dataset."""
+    schedule = f"1 epoch of {args.steps} steps (smoke run)" if args.steps else "each config's own"
+    lines = [
+        "# Mode-collapse benchmark",
+        "",
+        f"- machine: {info['cpu']}, {info['cores']} cores, {info['platform']}",
+        f"- backend: {info['backend']}, Keras {info['keras']}, Python {info['python']}",
+        f"- date: {info['date']}",
+        f"- seeds: 0..{args.seeds - 1} per config; training schedule: {schedule}",
+        f"- total wall time: {total_seconds:.1f} s",
+        "",
+        f"Protocol (VEEGAN, PacGAN): {SAMPLES} samples; a sample is high quality within 3 std of "
+        "its nearest mode; a mode is covered if it is the nearest mode of a high-quality sample; "
+        "reverse KL is KL(p || uniform) of the high-quality samples' mode histogram. Real data "
+        "reaches only 1 - exp(-4.5) = 98.9 % high quality. Values are mean ± sample std over "
+        "seeds; inf: some seed had no high-quality sample. Published rows come from other "
+        "networks and training budgets; s/run covers data, build, fit and scoring.",
+    ]
+    for dataset, ranked in tables.items():
+        lines += ["", f"## {dataset}", "",
+                  "| config | description | modes covered | % high quality | reverse KL | s/run |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for config in ranked:
+            summary = summaries[config.name]
+            name = f"**{config.name}** (best)" if config is ranked[0] else config.name
+            lines.append(
+                f"| {name} | {config.description.replace('|', '/')} | "
+                f"{cell(summary['modes_covered'], '.1f')} | "
+                f"{cell(summary['high_quality_percent'], '.1f')} | "
+                f"{cell(summary['reverse_kl'], '.3f')} | {summary['seconds'][0]:.1f} |"
+            )
+        for row_dataset, method, source, modes, quality, kl in PUBLISHED:
+            if row_dataset == dataset:
+                lines.append(f"| {method} (published) | {source} | {cell(modes, '.1f')} | "
+                             f"{cell(quality, '.1f')} | {cell(kl, '.3f')} |  |")
+    return "\n".join(lines) + "\n"
+
+
+def finite_or_none(value):
+    """JSON has no infinity: a run without high-quality samples reports KL as null."""
+    return value if isinstance(value, float) and math.isfinite(value) else None
+
+
+def write_outputs(out, info, args, runs, summaries, tables, total_seconds):
+    """Writes mode_collapse.md and mode_collapse.json under `out`; returns their paths."""
+    os.makedirs(out, exist_ok=True)
+    report = os.path.join(out, "mode_collapse.md")
+    with open(report, "w", encoding="utf-8") as f:
+        f.write(markdown(info, args, tables, summaries, total_seconds))
+    results = {
+        "machine": info,
+        "seeds": args.seeds,
+        "steps": args.steps,
+        "samples": SAMPLES,
+        "total_seconds": total_seconds,
+        "best": {dataset: ranked[0].name for dataset, ranked in tables.items()},
+        "runs": [{k: finite_or_none(v) if k == "reverse_kl" else v for k, v in run.items()}
+                 for run in runs],
+        "summary": {name: {k: [finite_or_none(x) for x in v] for k, v in summary.items()}
+                    for name, summary in summaries.items()},
+    }
+    path = os.path.join(out, "mode_collapse.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, allow_nan=False)
+    return report, path
+
+
+def main(argv=None):
+    """Runs the benchmark and writes its report; returns the process exit status."""
+    start = time.perf_counter()
+    parser, args = parse_args(argv)
+    # Keras reads the backend once, at its first import.
+    os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from ganzoo import data, plots  # pylint: disable=import-outside-toplevel
+
+    configs = load_configs(parser, args.configs)
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        parser.error(f"config names must be unique, got {names}; give each YAML its own name")
+    info = machine()
+    print(f"mode_collapse: {len(configs)} configs x {args.seeds} seeds on {info['backend']} "
+          f"({info['cpu']}, {info['cores']} cores)", flush=True)
+
+    runs, count = [], 0
+    for config in configs:
+        for seed in range(args.seeds):
+            gan, coverage, seconds = run_once(config, seed, args.steps)
+            count += 1
+            runs.append({"config": config.name, "dataset": config.data.dataset, "seed": seed,
+                         "seconds": seconds, **coverage.as_dict()})
+            print(f"[{count}/{len(configs) * args.seeds}] {config.name} seed {seed}: "
+                  f"{coverage.modes_covered}/{coverage.num_modes} modes, "
+                  f"{100 * coverage.high_quality:.1f} % HQ, KL {coverage.reverse_kl:.3f}, "
+                  f"{seconds:.1f} s", flush=True)
+            if seed == 0:
+                plots.scatter_plot(
+                    gan.generate(SAMPLES, seed=seed),
+                    os.path.join(args.out, f"mode_collapse_{config.name}.png"),
+                    centers=data.mode_centers(config.data.dataset),
+                    title=f"{config.name}, seed 0: {coverage.modes_covered}/"
+                          f"{coverage.num_modes} modes, {100 * coverage.high_quality:.1f} % HQ",
+                )
+    total_seconds = time.perf_counter() - start
+
+    summaries = {c.name: summarize([r for r in runs if r["config"] == c.name]) for c in configs}
+    tables = rank(configs, summaries)
+    for dataset, ranked in tables.items():
+        print(f"best on {dataset}: {ranked[0].name} (modes covered, then % high quality, "
+              "then lower reverse KL)", flush=True)
+    for path in write_outputs(args.out, info, args, runs, summaries, tables, total_seconds):
+        print(f"wrote {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

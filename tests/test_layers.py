@@ -1,0 +1,271 @@
+"""The anti-mode-collapse layers and the discriminator options built on them."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from ganzoo.layers import (
+    MinibatchStdDev,
+    SpectralNormalization,
+    pack,
+    packed_shape,
+    spectral_normalized,
+)
+from ganzoo.models import build_gan, dcgan, mlp
+
+
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def random(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def minibatch_stddev_reference(x, group):
+    """ProGAN's statistic in NumPy, over consecutive groups of `group` samples."""
+    groups = x.reshape((-1, group) + x.shape[1:])
+    stddev = np.sqrt(groups.var(axis=1) + 1e-8)  # population variance, as in the paper
+    statistic = stddev.reshape(len(groups), -1).mean(axis=1)
+    column = np.repeat(statistic, group)
+    feature = np.broadcast_to(column.reshape((-1,) + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,))
+    return np.concatenate([x, feature], axis=-1)
+
+
+# ------------------------------------------------------------ MinibatchStdDev
+@pytest.mark.parametrize(
+    "shape, group_size, group",
+    [
+        ((8, 3, 3, 2), 4, 4),  # NHWC: two groups of four
+        ((6, 5), 3, 3),  # rank 2: two groups of three
+        ((2, 5), 4, 2),  # group_size above the batch: one group of the whole batch
+    ],
+)
+def test_minibatch_stddev_matches_numpy(shape, group_size, group):
+    x = random(*shape)
+    x[group:] *= 3.0  # groups with different spreads get different statistics
+    outputs = numpy(MinibatchStdDev(group_size)(x))
+    assert outputs.shape == shape[:-1] + (shape[-1] + 1,)
+    np.testing.assert_allclose(outputs, minibatch_stddev_reference(x, group), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(outputs[..., :-1], x)
+
+
+def test_minibatch_stddev_is_zero_plus_epsilon_for_identical_samples():
+    x = np.repeat(random(1, 4, 4, 3), 4, axis=0)
+    np.testing.assert_allclose(numpy(MinibatchStdDev(4)(x))[..., -1], 1e-4, rtol=1e-3)
+
+
+def test_minibatch_stddev_output_shape_and_errors():
+    assert MinibatchStdDev()(keras.Input((4, 4, 8))).shape == (None, 4, 4, 9)
+    assert MinibatchStdDev().compute_output_shape((None, 16)) == (None, 17)
+    with pytest.raises(ValueError, match="multiple of group_size"):
+        MinibatchStdDev(4)(random(6, 3))
+    with pytest.raises(ValueError, match="group_size >= 1"):
+        MinibatchStdDev(0)
+
+
+def test_minibatch_stddev_config_round_trip():
+    layer = MinibatchStdDev(group_size=2, name="stat")
+    config = layer.get_config()
+    assert config["group_size"] == 2
+    clone = MinibatchStdDev.from_config(config)
+    assert (clone.group_size, clone.name) == (2, "stat")
+    x = random(4, 3)
+    np.testing.assert_array_equal(numpy(clone(x)), numpy(layer(x)))
+
+
+def test_tiny_model_with_both_layers_saves_and_loads(tmp_path):
+    inputs = keras.Input((3, 3, 2))
+    x = SpectralNormalization(keras.layers.Conv2D(4, 3))(inputs)
+    x = MinibatchStdDev(2)(x)
+    outputs = SpectralNormalization(keras.layers.Dense(1))(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    x = random(4, 3, 3, 2)
+    for _ in range(3):  # moves vector_u away from its initial value
+        model(x, training=True)
+    path = os.path.join(tmp_path, "tiny.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+
+    kinds = [type(layer) for layer in loaded.layers]
+    assert kinds.count(SpectralNormalization) == 2 and MinibatchStdDev in kinds
+    assert loaded.layers[2].group_size == 2
+    np.testing.assert_allclose(numpy(loaded(x)), numpy(model(x)), rtol=1e-6, atol=1e-6)
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(numpy(a), numpy(b))
+
+
+# ----------------------------------------------------- SpectralNormalization
+def test_spectral_normalization_divides_by_the_largest_singular_value():
+    layer = SpectralNormalization(keras.layers.Dense(3), power_iterations=5)
+    x = random(4, 6)
+    untrained = numpy(layer(x))
+    raw_kernel = numpy(layer.layer.kernel).copy()
+    # Before any power iteration sigma is a lower bound: W u for one unit u.
+    unit_u = numpy(layer.vector_u) / np.linalg.norm(numpy(layer.vector_u))
+    rough = x @ (raw_kernel / np.linalg.norm(raw_kernel @ unit_u.T)) + numpy(layer.layer.bias)
+    np.testing.assert_allclose(untrained, rough, rtol=1e-5, atol=1e-6)
+    for _ in range(10):  # power iteration converges on u
+        layer(x, training=True)
+    sigma = np.linalg.svd(raw_kernel, compute_uv=False)[0]
+    expected = x @ (raw_kernel / sigma) + numpy(layer.layer.bias)
+    np.testing.assert_allclose(numpy(layer(x)), expected, rtol=1e-4, atol=1e-5)
+    # The stored kernel stays the raw weight: only u is state.
+    np.testing.assert_array_equal(numpy(layer.layer.kernel), raw_kernel)
+
+
+def test_spectral_normalized_wraps_only_when_enabled():
+    dense = keras.layers.Dense(2)
+    assert spectral_normalized(dense, False) is dense
+    wrapped = spectral_normalized(dense)
+    assert isinstance(wrapped, keras.layers.SpectralNormalization) and wrapped.layer is dense
+
+
+# ---------------------------------------------------------------------- pack
+def test_pack_images_puts_sample_i_in_channel_block_i():
+    batch, m, channels = 6, 3, 2
+    x = random(batch, 4, 5, channels)
+    packed = numpy(pack(x, m))
+    assert packed.shape == (batch // m, 4, 5, m * channels)
+    for p in range(batch // m):
+        for i in range(m):
+            block = packed[p, ..., i * channels : (i + 1) * channels]
+            np.testing.assert_array_equal(block, x[p * m + i])
+
+
+def test_pack_vectors_concatenates_features():
+    x = random(4, 5)
+    np.testing.assert_array_equal(numpy(pack(x, 2)), x.reshape(2, 10))
+
+
+def test_pack_of_one_is_the_identity_and_errors_name_the_fix():
+    x = random(3, 2)
+    assert pack(x, 1) is x
+    with pytest.raises(ValueError, match="batch size that is a multiple of pack=2"):
+        pack(random(5, 2), 2)
+    with pytest.raises(ValueError, match="m >= 1"):
+        pack(x, 0)
+
+
+def test_packed_shape():
+    assert packed_shape((28, 28, 1), 4) == (28, 28, 4)
+    assert packed_shape([2], 3) == (6,)
+    assert packed_shape((8, 8, 3), 1) == (8, 8, 3)
+    with pytest.raises(ValueError, match="m >= 1"):
+        packed_shape((2,), 0)
+
+
+# ------------------------------------------------------ discriminator options
+DCGAN_SHAPE, MLP_SHAPE = (8, 8, 1), (2,)
+
+
+def build(family, **options):
+    if family == "dcgan":
+        return dcgan.build_discriminator(DCGAN_SHAPE, base_filters=4, **options)
+    return mlp.build_discriminator(MLP_SHAPE, hidden_units=(16, 8), **options)
+
+
+def layer_types(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_defaults_build_the_original_discriminators():
+    assert layer_types(build("dcgan")) == [
+        "InputLayer", "Conv2D", "LeakyReLU", "Conv2D", "BatchNormalization",
+        "LeakyReLU", "Flatten", "Dense",
+    ]  # fmt: skip
+    assert layer_types(build("mlp")) == [
+        "InputLayer", "Flatten", "Dense", "LeakyReLU", "Dense", "LeakyReLU", "Dense",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("family, n_wrapped", [("dcgan", 3), ("mlp", 3)])
+def test_spectral_norm_wraps_every_conv_and_dense(family, n_wrapped):
+    model = build(family, spectral_norm=True)
+    wrapped = [layer for layer in model.layers if isinstance(layer, SpectralNormalization)]
+    assert len(wrapped) == n_wrapped
+    assert all(isinstance(w.layer, (keras.layers.Conv2D, keras.layers.Dense)) for w in wrapped)
+    assert isinstance(model.layers[-1].layer, keras.layers.Dense)
+    bare = [x for x in model.layers if isinstance(x, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert not bare
+    assert "BatchNormalization" not in layer_types(model)
+
+
+def test_dcgan_batch_norm_follows_spectral_norm_unless_given():
+    assert "BatchNormalization" in layer_types(build("dcgan", batch_norm=True))
+    assert "BatchNormalization" not in layer_types(build("dcgan", batch_norm=False))
+    without = build("dcgan", spectral_norm=True, batch_norm=False)
+    assert "BatchNormalization" not in layer_types(without)
+    with pytest.raises(ValueError, match="leave batch_norm unset"):
+        build("dcgan", spectral_norm=True, batch_norm=True)
+
+
+@pytest.mark.parametrize(
+    "family, before, after", [("dcgan", "LeakyReLU", "Flatten"), ("mlp", "LeakyReLU", "Dense")]
+)
+def test_minibatch_stddev_sits_before_the_output(family, before, after):
+    model = build(family, minibatch_stddev=True, minibatch_group_size=2)
+    types = layer_types(model)
+    assert types.count("MinibatchStdDev") == 1
+    i = types.index("MinibatchStdDev")
+    assert (types[i - 1], types[i + 1]) == (before, after)
+    assert model.layers[i].group_size == 2
+    assert model.layers[i].output.shape[-1] == model.layers[i - 1].output.shape[-1] + 1
+
+
+def test_pack_multiplies_the_input_channels_or_features():
+    assert build("dcgan", pack=4).input_shape == (None, 8, 8, 4)
+    assert build("mlp", pack=4).input_shape == (None, 8)
+
+
+def test_mlp_dropout_after_each_hidden_layer():
+    model = build("mlp", dropout=0.3)
+    dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [d.rate for d in dropouts] == [0.3, 0.3]
+    assert "Dropout" not in layer_types(build("mlp"))
+
+
+VARIANTS = [
+    ("dcgan", {"spectral_norm": True}),
+    ("dcgan", {"minibatch_stddev": True}),
+    ("dcgan", {"pack": 2, "spectral_norm": True, "minibatch_stddev": True}),
+    ("mlp", {"spectral_norm": True, "dropout": 0.5}),
+    ("mlp", {"pack": 2, "minibatch_stddev": True, "minibatch_group_size": 2}),
+]
+
+
+@pytest.mark.parametrize("family, options", VARIANTS)
+def test_variant_runs_in_training_mode(family, options):
+    m = options.get("pack", 1)
+    model = build(family, **options)
+    samples = random(8 * m, *(DCGAN_SHAPE if family == "dcgan" else MLP_SHAPE))
+    logits = numpy(model(pack(samples, m), training=True))
+    assert logits.shape == (8, 1)
+    assert np.all(np.isfinite(logits))
+
+
+@pytest.mark.parametrize(
+    "family, shape, discriminator",
+    [
+        ("dcgan", DCGAN_SHAPE, dict(base_filters=4, spectral_norm=True, minibatch_stddev=True)),
+        ("mlp", MLP_SHAPE, {"hidden_units": (8,), "spectral_norm": True, "dropout": 0.2}),
+    ],
+)
+def test_gan_trains_with_the_remedies(family, shape, discriminator):
+    keras.utils.set_random_seed(0)
+    generator = {"base_filters": 4} if family == "dcgan" else {"hidden_units": (8,)}
+    gan = build_gan(
+        family, shape, latent_dim=4, generator=generator, discriminator=discriminator, seed=0
+    )
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    weights = gan.discriminator.trainable_variables
+    vectors = [v for v in gan.discriminator.non_trainable_variables if "vector_u" in v.path]
+    before = [numpy(v).copy() for v in weights + vectors]
+    history = gan.fit(random(16, *shape), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1]) and np.isfinite(history.history["g_loss"][-1])
+    n_wrapped = sum(isinstance(layer, SpectralNormalization) for layer in gan.discriminator.layers)
+    assert len(vectors) == n_wrapped > 0
+    for variable, value in zip(weights + vectors, before):
+        assert not np.array_equal(numpy(variable), value), variable.path

@@ -1,0 +1,117 @@
+"""Every stability option of the GAN through the conformance suite, on each backend.
+
+Each class is one configuration (loss, regularizer, schedule, EMA, DiffAugment,
+PacGAN, minibatch stddev, spectral normalization) on tiny networks and data.
+"""
+
+import numpy as np
+
+from conformance import GANConformance
+from ganzoo.models import build_gan
+
+
+def points(n):
+    return np.random.default_rng(0).normal(size=(n, 2))
+
+
+def images(n):
+    return np.random.default_rng(0).uniform(-1, 1, (n, 8, 8, 1))
+
+
+def tiny_mlp(seed, *, discriminator=None, **gan_kwargs):
+    return build_gan(
+        "mlp", (2,), latent_dim=4, seed=seed,
+        generator={"hidden_units": (16,), "output_activation": None},
+        discriminator={"hidden_units": (16,), **(discriminator or {})},
+        **gan_kwargs,
+    )
+
+
+def tiny_dcgan(seed, *, discriminator=None, **gan_kwargs):
+    return build_gan(
+        "dcgan", (8, 8, 1), latent_dim=8, seed=seed,
+        generator={"base_filters": 4},
+        discriminator={"base_filters": 4, **(discriminator or {})},
+        **gan_kwargs,
+    )
+
+
+class TestWassersteinGradientPenalty(GANConformance):
+    """WGAN-GP: Wasserstein loss, gradient penalty, n_critic = 2, spectral-norm-free critic."""
+
+    sample_range = None
+    loss = "wasserstein"
+
+    def build_model(self, seed):
+        return tiny_mlp(seed, gradient_penalty_weight=10.0, d_steps_per_g_step=2)
+
+    def unchanged_by_design(self, model):
+        # The critic's output bias cancels in E[D(fake)] - E[D(real)] and in the penalty.
+        return [model.discriminator.layers[-1].bias.path]
+
+    def make_data(self, n):
+        return points(n)
+
+
+class TestHingeSpectralNorm(GANConformance):
+    """SNGAN: hinge loss, spectral normalization (no batch norm) in D, TTUR learning rates."""
+
+    loss = "hinge"
+    d_learning_rate = 4e-3
+
+    def build_model(self, seed):
+        return tiny_dcgan(seed, discriminator={"spectral_norm": True})
+
+    def unchanged_by_design(self, model):
+        # The hinge loss's output-bias gradient is (fakes inside the margin - reals inside
+        # the margin) / batch: zero while every logit lies in (-1, 1), as after initialisation.
+        return [model.discriminator.layers[-1].layer.bias.path]
+
+    def make_data(self, n):
+        return images(n)
+
+
+class TestLeastSquaresR1EMA(GANConformance):
+    """LSGAN loss with R1 on real data and an EMA generator."""
+
+    loss = "least_squares"
+
+    def build_model(self, seed):
+        return tiny_dcgan(seed, r1_weight=1.0, ema_decay=0.9, discriminator={"batch_norm": False})
+
+    def make_data(self, n):
+        return images(n)
+
+    def test_ema_generator_samples_and_lags_the_generator(self):
+        from ganzoo.models import base
+
+        model = self.compiled_model()
+        self.fit(model)
+        ema = model.generate(4, seed=0)
+        np.testing.assert_array_equal(ema, base.generate(model.ema_generator, 4, seed=0))
+        assert not np.allclose(ema, base.generate(model.generator, 4, seed=0))
+
+
+class TestDiffAugmentPack(GANConformance):
+    """DiffAugment (translation, flip, brightness, contrast) and PacGAN with packs of 2."""
+
+    def build_model(self, seed):
+        return tiny_dcgan(seed, augment=["translation", "flip", "brightness", "contrast"], pack=2)
+
+    def make_data(self, n):
+        return images(n)
+
+
+class TestMinibatchStdDevPack(GANConformance):
+    """Minibatch standard deviation in an MLP discriminator with dropout, PacGAN packs of 4."""
+
+    sample_range = None
+
+    def build_model(self, seed):
+        return tiny_mlp(
+            seed, pack=4,
+            discriminator={"minibatch_stddev": True, "minibatch_group_size": 2, "dropout": 0.2},
+        )
+
+    def make_data(self, n):
+        return points(n)
