@@ -48,6 +48,9 @@ def test_train_writes_the_run_directory(ring_run):
     assert "final.png" in samples
     gan = keras.saving.load_model(os.path.join(out, "gan.keras"))
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 6
+    coverage = json.load(open(os.path.join(out, "metrics.json")))["mode_coverage"]
+    assert coverage["num_modes"] == 8 and 0 <= coverage["modes_covered"] <= 8
+    assert "Mode coverage of 2500 samples" in result.stderr
 
 
 def test_sample_writes_a_png(ring_run, tmp_path):

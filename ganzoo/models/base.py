@@ -309,6 +309,7 @@ class GAN(keras.Model):
                     epochs=1,
                     steps_per_epoch=self.d_pretrain_steps,
                     batch_size=kwargs.get("batch_size"),
+                    shuffle=kwargs.get("shuffle", True),
                     verbose=0,
                 )
             finally:

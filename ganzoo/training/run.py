@@ -1,16 +1,20 @@
 """Training from a `Config`: data, model, callbacks and the run directory.
 
 A run directory holds `gan.keras` (the whole GAN with both optimizers),
-`generator.keras`, `config.yaml`, `history.json`, `loss.png` and `samples/`.
+`generator.keras`, `config.yaml`, `history.json`, `loss.png` and `samples/`;
+runs on the 2-D mixtures also hold `metrics.json` with the mode coverage of
+2 500 samples.
 """
 
+import json
 import logging
+import math
 import os
 
 import keras
 import yaml
 
-from ganzoo import callbacks, data, models
+from ganzoo import callbacks, data, metrics, models
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +101,7 @@ def train(config, *, force=False, verbose="auto"):
         dataset,
         epochs=config.train.epochs,
         steps_per_epoch=config.train.steps_per_epoch,
+        shuffle=False,  # the tf.data pipeline shuffles; Keras would warn otherwise
         callbacks=[
             callbacks.SampleGrid(
                 os.path.join(out, "samples"),
@@ -113,5 +118,19 @@ def train(config, *, force=False, verbose="auto"):
     gan.sampling_generator.save(os.path.join(out, "generator.keras"))
     with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:
         yaml.safe_dump(config.to_dict(), f, sort_keys=False)
+    if info.kind == "points":
+        coverage = metrics.evaluate_mode_coverage(
+            gan, config.data.dataset, n=2500, seed=config.train.seed
+        )
+        scores = coverage.as_dict()
+        if not math.isfinite(scores["reverse_kl"]):
+            scores["reverse_kl"] = None  # no high-quality sample: JSON has no infinity
+        with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
+            json.dump({"mode_coverage": scores}, f, indent=1)
+        logger.info(
+            "Mode coverage of 2500 samples: %d/%d modes, %.1f %% high quality, reverse KL %.4f",
+            coverage.modes_covered, coverage.num_modes, 100 * coverage.high_quality,
+            coverage.reverse_kl,
+        )
     logger.info("Run written to %s", out)
     return gan, history
