@@ -52,6 +52,7 @@ class ModelConfig:
     ema_decay: Optional[float] = _field(None, minimum=0.0, help="EMA of generator weights, e.g. 0.999")
     augment: Optional[list] = _field(None, help="DiffAugment transforms, e.g. [translation]")
     pack: int = _field(1, minimum=1, help="PacGAN: samples per discriminator input")
+    num_generators: int = _field(1, minimum=1, help="MAD-GAN: a mixture of K generators")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -240,6 +241,11 @@ def _check_names(config):
         raise ConfigError(f"Key 'model.ema_decay' must be in (0, 1), e.g. 0.999; got {model.ema_decay!r}.")
     if model.augment and info.kind != "image":
         raise ConfigError(f"Key 'model.augment' applies to images; {info.name!r} holds {info.kind}.")
+    if model.num_generators > 1 and (model.pack != 1 or model.loss != "non_saturating"):
+        raise ConfigError(
+            "Key 'model.num_generators' > 1 (MAD-GAN) uses its own multi-class loss and no "
+            "packing: leave 'model.loss' at non_saturating and 'model.pack' at 1."
+        )
     if config.data.batch_size % model.pack:
         raise ConfigError(
             f"Key 'data.batch_size' ({config.data.batch_size}) must be a multiple of "
@@ -252,7 +258,7 @@ def _check_names(config):
         accepted = [
             p.name
             for p in inspect.signature(builder).parameters.values()
-            if p.kind is p.KEYWORD_ONLY and p.name not in ("name", "latent_dim")
+            if p.kind is p.KEYWORD_ONLY and p.name not in ("name", "latent_dim", "num_outputs")
         ]
         for key in getattr(config.model, role):
             if key not in accepted:

@@ -4,6 +4,7 @@ import difflib
 
 from ganzoo.models import dcgan, mlp
 from ganzoo.models.base import GAN
+from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
 # and build_discriminator(sample_shape, ...).
@@ -28,6 +29,7 @@ def build_gan(
     latent_dim,
     generator=None,
     discriminator=None,
+    num_generators=1,
     **gan_kwargs,
 ):
     """Builds a `GAN` of a registered family for samples of `sample_shape`.
@@ -38,6 +40,8 @@ def build_gan(
         latent_dim: Size of the latent vector.
         generator: Extra keyword arguments of the family's `build_generator`.
         discriminator: Extra keyword arguments of its `build_discriminator`.
+        num_generators: K > 1 builds a `MixtureGAN` (MAD-GAN) of K generators
+            and a (K + 1)-way discriminator.
         **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, pack, seed, ...);
             `pack` is also passed to the discriminator builder.
 
@@ -48,6 +52,17 @@ def build_gan(
     discriminator = dict(discriminator or {})
     if gan_kwargs.get("pack", 1) != 1:
         discriminator["pack"] = gan_kwargs["pack"]  # D's input holds `pack` samples
+    if num_generators > 1:
+        return MixtureGAN(
+            build_mixture_generator(
+                module, sample_shape, latent_dim=latent_dim, num_generators=num_generators,
+                **(generator or {}),
+            ),
+            module.build_discriminator(sample_shape, num_outputs=num_generators + 1, **discriminator),
+            latent_dim=latent_dim,
+            num_generators=num_generators,
+            **gan_kwargs,
+        )
     return GAN(
         module.build_generator(sample_shape, latent_dim=latent_dim, **(generator or {})),
         module.build_discriminator(sample_shape, **discriminator),
@@ -56,4 +71,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]
+__all__ = ["GAN", "MixtureGAN", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]

@@ -261,18 +261,25 @@ class GAN(keras.Model):
         real_logits = self.critic(real, training=True)
         fake_logits = self.critic(fake, training=True)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-        # Penalties are taken on un-augmented samples, in inference mode (no state updates).
-        judge = lambda x: self.discriminator(pack_samples(x, self.pack), training=False)  # noqa: E731
-        if self.gradient_penalty_weight:
-            loss += self.gradient_penalty_weight * regularizers.gradient_penalty(
-                judge, real, fake, seed=self.seed_generator
-            )
-        if self.r1_weight:
-            loss += 0.5 * self.r1_weight * regularizers.r1(judge, real)
-        return loss, {
+        return loss + self.penalties(real, fake), {
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
+
+    def judge(self, samples):
+        """The discriminator's real-vs-fake logit for gradient penalties (no augmentation, no state updates)."""
+        return self.discriminator(pack_samples(samples, self.pack), training=False)
+
+    def penalties(self, real, fake):
+        """The weighted gradient penalty and R1 terms of the discriminator loss."""
+        total = 0.0
+        if self.gradient_penalty_weight:
+            total += self.gradient_penalty_weight * regularizers.gradient_penalty(
+                self.judge, real, fake, seed=self.seed_generator
+            )
+        if self.r1_weight:
+            total += 0.5 * self.r1_weight * regularizers.r1(self.judge, real)
+        return total
 
     def generator_loss(self, batch_size):
         """Returns the generator loss on a fresh batch of fakes."""

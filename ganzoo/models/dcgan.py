@@ -75,6 +75,7 @@ def build_discriminator(
     minibatch_stddev=False,
     minibatch_group_size=4,
     pack=1,
+    num_outputs=1,
     name="discriminator",
 ):
     """Builds the DCGAN discriminator: image (or pack of images) -> one logit.
@@ -92,6 +93,8 @@ def build_discriminator(
         minibatch_group_size: `group_size` of that layer.
         pack: Samples per PacGAN pack: the input holds `pack` images stacked
             on the channel axis, shape `packed_shape(image_shape, pack)`.
+        num_outputs: Logits per input: 1 (real vs fake), or K + 1 for a
+            mixture of K generators (`ganzoo.models.mixture`).
         name: Model name.
 
     Returns:
@@ -118,5 +121,5 @@ def build_discriminator(
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)
     x = layers.Flatten()(x)
-    logits = spectral_normalized(layers.Dense(1), spectral_norm)(x)
+    logits = spectral_normalized(layers.Dense(num_outputs), spectral_norm)(x)
     return keras.Model(images, logits, name=name)

@@ -53,6 +53,7 @@ def build_discriminator(
     minibatch_stddev=False,
     minibatch_group_size=4,
     pack=1,
+    num_outputs=1,
     name="discriminator",
 ):
     """Builds an MLP discriminator: sample (or pack of samples) -> one logit.
@@ -70,6 +71,8 @@ def build_discriminator(
         minibatch_group_size: `group_size` of that layer.
         pack: Samples per PacGAN pack: the input holds `pack` samples stacked
             on the last axis, shape `packed_shape(sample_shape, pack)`.
+        num_outputs: Logits per input: 1 (real vs fake), or K + 1 for a
+            mixture of K generators (`ganzoo.models.mixture`).
         name: Model name.
 
     Returns:
@@ -87,5 +90,5 @@ def build_discriminator(
             x = layers.Dropout(dropout, seed=random.randint(1, 2**31 - 1))(x)
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)
-    logits = spectral_normalized(layers.Dense(1), spectral_norm)(x)
+    logits = spectral_normalized(layers.Dense(num_outputs), spectral_norm)(x)
     return keras.Model(samples, logits, name=name)

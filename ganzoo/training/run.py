@@ -54,6 +54,7 @@ def build_from_config(config):
         ema_decay=model.ema_decay,
         augment=model.augment,
         pack=model.pack,
+        num_generators=model.num_generators,
         seed=config.train.seed,
         name=config.name,
     )
