@@ -153,14 +153,14 @@ def _sample(args):
     import keras
 
     from ganzoo import plots
-    from ganzoo.models import GAN, base
+    from ganzoo.models import GAN, sampling
 
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
         raise UsageError(f"Cannot load {path!r} as a Keras model ({type(e).__name__}).") from e
     generator = model.sampling_generator if isinstance(model, GAN) else model
-    samples = base.generate(generator, args.n, seed=args.seed)
+    samples = sampling.generate(generator, args.n, seed=args.seed)
     if samples.ndim == 2 and samples.shape[-1] == 2:
         plots.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
     else:

@@ -62,11 +62,11 @@ def test_sample_writes_a_png(ring_run, tmp_path):
 
 def test_sample_from_generator_file_matches_gan(ring_run, tmp_path):
     out, _ = ring_run
-    from ganzoo.models import base
+    from ganzoo.models import sampling
 
     gan = keras.saving.load_model(os.path.join(out, "gan.keras"))
     generator = keras.saving.load_model(os.path.join(out, "generator.keras"))
-    assert (gan.generate(5, seed=2) == base.generate(generator, 5, seed=2)).all()
+    assert (gan.generate(5, seed=2) == sampling.generate(generator, 5, seed=2)).all()
 
 
 def test_existing_run_is_not_overwritten(ring_run, capsys):

@@ -155,7 +155,7 @@ def evaluate_mode_coverage(model, dataset: str, *, n: int = 2500, seed: int = 0)
     if not callable(getattr(model, "generate", None)):
         raise ValueError(
             f"evaluate_mode_coverage needs a GAN with a generate method; got "
-            f"{type(model).__name__}; score ganzoo.models.base.generate(generator, n) "
+            f"{type(model).__name__}; score ganzoo.models.sampling.generate(generator, n) "
             "with mode_coverage instead."
         )
     centers, std = data.mode_centers(dataset), data.mode_std(dataset)

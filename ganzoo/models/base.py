@@ -3,12 +3,12 @@
 import logging
 
 import keras
-import numpy as np
 from keras import ops
 
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
+from ganzoo.models.sampling import check_int, generate
 from ganzoo.training.step import minimize, stateless_train_step
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,10 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_int("latent_dim", latent_dim, minimum=1)
-        _check_int("d_steps_per_g_step", d_steps_per_g_step, minimum=1)
-        _check_int("d_pretrain_steps", d_pretrain_steps, minimum=0)
-        _check_int("pack", pack, minimum=1)
+        check_int("latent_dim", latent_dim, minimum=1)
+        check_int("d_steps_per_g_step", d_steps_per_g_step, minimum=1)
+        check_int("d_pretrain_steps", d_pretrain_steps, minimum=0)
+        check_int("pack", pack, minimum=1)
         for key, value in (("gradient_penalty_weight", gradient_penalty_weight), ("r1_weight", r1_weight)):
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"`{key}` must be a number >= 0, got {value!r}.")
@@ -409,34 +409,6 @@ def _ema_copy(generator):
     copy.set_weights(generator.get_weights())
     copy.trainable = False
     return copy
-
-
-def latents(n, latent_dim, *, seed=None):
-    """Standard normal latents from NumPy, identical on every backend for a seed."""
-    _check_int("n", n, minimum=1)
-    return np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)
-
-
-def generate(generator, n, *, seed=None, batch_size=256):
-    """Runs a generator model in inference mode on `n` seeded latents, in batches.
-
-    Works for any single-input generator (e.g. a loaded `generator.keras`);
-    `GAN.generate` calls it.
-    """
-    _check_int("batch_size", batch_size, minimum=1)
-    z = latents(n, generator.input_shape[-1], seed=seed)
-    chunks = [
-        ops.convert_to_numpy(generator(z[i : i + batch_size], training=False))
-        for i in range(0, n, batch_size)
-    ]
-    return np.concatenate(chunks).astype(np.float32)
-
-
-def _check_int(name, value, *, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}, got {value!r}."
-        )
 
 
 def _as_int(variable):
