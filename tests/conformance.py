@@ -130,10 +130,16 @@ class GANConformance:
             np.testing.assert_array_equal(a, b)
 
         # The same next epoch from the saved state (weights, optimizer slots, RNG) as without saving.
+        # Multi-threaded float32 reductions are not bit-reproducible across traces, and Adam
+        # divides by a root of tiny second moments, so compare each weight's change over the
+        # epoch: the resumed change must match the uninterrupted one to 1% of its largest entry
+        # (a lost RNG stream or optimizer slot changes it by about 100%).
+        before = values(model.weights)
         self.fit(model)
         self.fit(reloaded)
-        for a, b in zip(values(model.weights), values(reloaded.weights)):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        for start, a, b, v in zip(before, values(model.weights), values(reloaded.weights), model.weights):
+            tolerance = 1e-2 * np.max(np.abs(a - start), initial=0.0) + 1e-6
+            np.testing.assert_allclose(b, a, rtol=0, atol=tolerance, err_msg=v.path)
         self.assert_update_counts(reloaded, epochs=2)
 
     def test_same_seed_gives_identical_samples(self):
