@@ -8,7 +8,14 @@ run directories), scores 2 500 samples with the VEEGAN/PacGAN protocol of
   first (more modes covered, then more high-quality samples, then lower
   reverse KL), with the published numbers as extra rows;
 * ``mode_collapse.json``: every per-seed score and the summary;
+* ``mode_collapse_runs.jsonl``: one line per finished run, written as it ends;
 * ``mode_collapse_<config>.png``: seed 0's samples over the mode centres.
+
+Runs already in ``mode_collapse_runs.jsonl`` (same config, seed, ``--steps``
+and backend) are reused, so an interrupted benchmark resumes where it stopped
+and separate invocations (say 10 seeds of one config, 3 of another) build one
+report; the report covers every run in that file for the backend. Delete the
+file, or pass another ``--out``, to start afresh.
 
 Usage::
 
@@ -59,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=None,
                         help="train one epoch of this many steps instead of the config's schedule")
     parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the report, JSON and plots")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="only rewrite the report from the runs already recorded")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}; pass e.g. --seeds 10")
@@ -112,6 +121,29 @@ def run_once(config, seed, steps):
     return gan, coverage, time.perf_counter() - start
 
 
+def run_key(run):
+    """What makes two recorded runs the same measurement."""
+    return (run["config"], run["seed"], run["steps"], run["backend"])
+
+
+def read_runs(path):
+    """The runs recorded in a JSON-lines file (none if it does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def append_run(path, run):
+    """Appends one finished run to the JSON-lines record, flushed to disk at once."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({k: finite_or_none(v) if k == "reverse_kl" else v
+                            for k, v in run.items()}) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def mean_std(values):
     """Mean and sample standard deviation (0 for one value); inf if any value is inf."""
     values = np.asarray(values, dtype=np.float64)
@@ -123,6 +155,8 @@ def mean_std(values):
 def summarize(runs):
     """Mean and std of each score over the seeds of one config."""
     return {
+        "seeds": len(runs),
+        "generator_steps": sorted({r["generator_steps"] for r in runs}),
         "modes_covered": mean_std([r["modes_covered"] for r in runs]),
         "high_quality_percent": mean_std([100.0 * r["high_quality"] for r in runs]),
         "reverse_kl": mean_std([r["reverse_kl"] for r in runs]),
@@ -136,13 +170,18 @@ def rank_key(summary):
             summary["reverse_kl"][0])
 
 
-def rank(configs, summaries):
-    """Each dataset's configs, best first; datasets without configs are left out."""
+def row_name(run):
+    """A report row: one config at one schedule (smoke runs with --steps get their own row)."""
+    return run["config"] if run["steps"] is None else f"{run['config']} [--steps {run['steps']}]"
+
+
+def rank(runs, summaries):
+    """Each dataset's row names, best first; datasets without runs are left out."""
     tables = {}
     for dataset in DATASETS:
-        chosen = [c for c in configs if c.data.dataset == dataset]
-        if chosen:
-            tables[dataset] = sorted(chosen, key=lambda c: rank_key(summaries[c.name]))
+        names = sorted({row_name(r) for r in runs if r["dataset"] == dataset})
+        if names:
+            tables[dataset] = sorted(names, key=lambda name: rank_key(summaries[name]))
     return tables
 
 
@@ -165,8 +204,12 @@ def machine():
         "python": platform.python_version(),
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def utc_now():
+    """The current time, ISO 8601 in UTC, to the second."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def cell(stats, fmt):
@@ -178,20 +221,24 @@ def cell(stats, fmt):
     mean, std = stats
     if not math.isfinite(mean):
         return "inf"
+    if isinstance(std, float) and math.isnan(std):
+        return f"{mean:{fmt}}"
     return f"{mean:{fmt}} ± {std:{fmt}}"
 
 
-def markdown(info, args, tables, summaries, total_seconds):
-    """The report: machine, settings, then one ranked table per dataset."""
-    schedule = f"1 epoch of {args.steps} steps (smoke run)" if args.steps else "each config's own"
+def markdown(runs, tables, summaries, total_seconds):
+    """The report: machines, settings, then one ranked table per dataset."""
+    machines = sorted({f"{r['cpu']}, {r['cores']} cores, {r['platform']}" for r in runs})
+    software = sorted({f"{r['backend']}, Keras {r['keras']}, Python {r['python']}" for r in runs})
+    dates = sorted(r["date"] for r in runs)
     lines = [
         "# Mode-collapse benchmark",
         "",
-        f"- machine: {info['cpu']}, {info['cores']} cores, {info['platform']}",
-        f"- backend: {info['backend']}, Keras {info['keras']}, Python {info['python']}",
-        f"- date: {info['date']}",
-        f"- seeds: 0..{args.seeds - 1} per config; training schedule: {schedule}",
-        f"- total wall time: {total_seconds:.1f} s",
+        f"- machine: {'; '.join(machines)}",
+        f"- backend: {'; '.join(software)}",
+        f"- runs from {dates[0]} to {dates[-1]} (UTC)",
+        f"- total wall time of the runs in this report: {total_seconds:.1f} s "
+        f"({total_seconds / 3600:.2f} h; the sum of the s/run column times the seeds)",
         "",
         f"Protocol (VEEGAN, PacGAN): {SAMPLES} samples; a sample is high quality within 3 std of "
         "its nearest mode; a mode is covered if it is the nearest mode of a high-quality sample; "
@@ -202,20 +249,22 @@ def markdown(info, args, tables, summaries, total_seconds):
     ]
     for dataset, ranked in tables.items():
         lines += ["", f"## {dataset}", "",
-                  "| config | description | modes covered | % high quality | reverse KL | s/run |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for config in ranked:
-            summary = summaries[config.name]
-            name = f"**{config.name}** (best)" if config is ranked[0] else config.name
+                  "| config | description | seeds | G steps | modes covered | % high quality "
+                  "| reverse KL | s/run |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in ranked:
+            summary = summaries[row]
+            name = f"**{row}** (best)" if row == ranked[0] else row
+            steps = "/".join(str(n) for n in summary["generator_steps"])
             lines.append(
-                f"| {name} | {config.description.replace('|', '/')} | "
-                f"{cell(summary['modes_covered'], '.1f')} | "
+                f"| {name} | {summary['description'].replace('|', '/')} | {summary['seeds']} | "
+                f"{steps} | {cell(summary['modes_covered'], '.1f')} | "
                 f"{cell(summary['high_quality_percent'], '.1f')} | "
                 f"{cell(summary['reverse_kl'], '.3f')} | {summary['seconds'][0]:.1f} |"
             )
         for row_dataset, method, source, modes, quality, kl in PUBLISHED:
             if row_dataset == dataset:
-                lines.append(f"| {method} (published) | {source} | {cell(modes, '.1f')} | "
+                lines.append(f"| {method} (published) | {source} |  |  | {cell(modes, '.1f')} | "
                              f"{cell(quality, '.1f')} | {cell(kl, '.3f')} |  |")
     return "\n".join(lines) + "\n"
 
@@ -225,22 +274,20 @@ def finite_or_none(value):
     return value if isinstance(value, float) and math.isfinite(value) else None
 
 
-def write_outputs(out, info, args, runs, summaries, tables, total_seconds):
+def write_outputs(out, runs, summaries, tables, total_seconds):
     """Writes mode_collapse.md and mode_collapse.json under `out`; returns their paths."""
     os.makedirs(out, exist_ok=True)
     report = os.path.join(out, "mode_collapse.md")
     with open(report, "w", encoding="utf-8") as f:
-        f.write(markdown(info, args, tables, summaries, total_seconds))
+        f.write(markdown(runs, tables, summaries, total_seconds))
     results = {
-        "machine": info,
-        "seeds": args.seeds,
-        "steps": args.steps,
         "samples": SAMPLES,
         "total_seconds": total_seconds,
-        "best": {dataset: ranked[0].name for dataset, ranked in tables.items()},
+        "best": {dataset: ranked[0] for dataset, ranked in tables.items()},
         "runs": [{k: finite_or_none(v) if k == "reverse_kl" else v for k, v in run.items()}
                  for run in runs],
-        "summary": {name: {k: [finite_or_none(x) for x in v] for k, v in summary.items()}
+        "summary": {name: {k: [finite_or_none(x) for x in v] if isinstance(v, tuple) else v
+                           for k, v in summary.items()}
                     for name, summary in summaries.items()},
     }
     path = os.path.join(out, "mode_collapse.json")
@@ -250,49 +297,66 @@ def write_outputs(out, info, args, runs, summaries, tables, total_seconds):
 
 
 def main(argv=None):
-    """Runs the benchmark and writes its report; returns the process exit status."""
-    start = time.perf_counter()
+    """Runs the missing runs, then writes the report over all recorded runs; returns 0."""
     parser, args = parse_args(argv)
     # Keras reads the backend once, at its first import.
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras  # pylint: disable=import-outside-toplevel
     from ganzoo import data, plots  # pylint: disable=import-outside-toplevel
 
-    configs = load_configs(parser, args.configs)
+    configs = [] if args.dry_run and not args.configs else load_configs(parser, args.configs)
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         parser.error(f"config names must be unique, got {names}; give each YAML its own name")
     info = machine()
-    print(f"mode_collapse: {len(configs)} configs x {args.seeds} seeds on {info['backend']} "
-          f"({info['cpu']}, {info['cores']} cores)", flush=True)
+    runs_path = os.path.join(args.out, "mode_collapse_runs.jsonl")
+    recorded = [r for r in read_runs(runs_path) if r["backend"] == info["backend"]]
+    done = {run_key(r) for r in recorded}
+    todo = [(config, seed) for config in configs for seed in range(args.seeds)
+            if (config.name, seed, args.steps, info["backend"]) not in done]
+    if args.dry_run:
+        todo = []
+    print(f"mode_collapse: {len(todo)} runs to do ({len(configs) * args.seeds - len(todo)} "
+          f"of {len(configs)} configs x {args.seeds} seeds already in {runs_path}) on "
+          f"{info['backend']} ({info['cpu']}, {info['cores']} cores)", flush=True)
 
-    runs, count = [], 0
-    for config in configs:
-        for seed in range(args.seeds):
-            gan, coverage, seconds = run_once(config, seed, args.steps)
-            count += 1
-            runs.append({"config": config.name, "dataset": config.data.dataset, "seed": seed,
-                         "seconds": seconds, **coverage.as_dict()})
-            print(f"[{count}/{len(configs) * args.seeds}] {config.name} seed {seed}: "
-                  f"{coverage.modes_covered}/{coverage.num_modes} modes, "
-                  f"{100 * coverage.high_quality:.1f} % HQ, KL {coverage.reverse_kl:.3f}, "
-                  f"{seconds:.1f} s", flush=True)
-            if seed == 0:
-                plots.scatter_plot(
-                    gan.generate(SAMPLES, seed=seed),
-                    os.path.join(args.out, f"mode_collapse_{config.name}.png"),
-                    centers=data.mode_centers(config.data.dataset),
-                    title=f"{config.name}, seed 0: {coverage.modes_covered}/"
-                          f"{coverage.num_modes} modes, {100 * coverage.high_quality:.1f} % HQ",
-                )
-    total_seconds = time.perf_counter() - start
+    for count, (config, seed) in enumerate(todo, 1):
+        gan, coverage, seconds = run_once(config, seed, args.steps)
+        run = {"config": config.name, "dataset": config.data.dataset,
+               "description": config.description, "seed": seed, "steps": args.steps,
+               "generator_steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
+               "seconds": seconds, **info, "date": utc_now(), **coverage.as_dict()}
+        append_run(runs_path, run)
+        print(f"[{count}/{len(todo)}] {config.name} seed {seed}: "
+              f"{coverage.modes_covered}/{coverage.num_modes} modes, "
+              f"{100 * coverage.high_quality:.1f} % HQ, KL {coverage.reverse_kl:.3f}, "
+              f"{seconds:.1f} s", flush=True)
+        if seed == 0:
+            plots.scatter_plot(
+                gan.generate(SAMPLES, seed=seed),
+                os.path.join(args.out, f"mode_collapse_{config.name}.png"),
+                centers=data.mode_centers(config.data.dataset),
+                title=f"{config.name}, seed 0: {coverage.modes_covered}/"
+                      f"{coverage.num_modes} modes, {100 * coverage.high_quality:.1f} % HQ",
+            )
+    # Re-read: other invocations may have appended runs to the same file meanwhile.
+    recorded = [r for r in read_runs(runs_path) if r["backend"] == info["backend"]]
+    if not recorded:
+        parser.error(f"no runs recorded in {runs_path} for {info['backend']}; "
+                     "run without --dry-run first")
 
-    summaries = {c.name: summarize([r for r in runs if r["config"] == c.name]) for c in configs}
-    tables = rank(configs, summaries)
+    rows = {}
+    for run in recorded:
+        rows.setdefault(row_name(run), []).append(run)
+    summaries = {name: {"description": group[0]["description"], **summarize(group)}
+                 for name, group in rows.items()}
+    tables = rank(recorded, summaries)
     for dataset, ranked in tables.items():
-        print(f"best on {dataset}: {ranked[0].name} (modes covered, then % high quality, "
+        print(f"best on {dataset}: {ranked[0]} (modes covered, then % high quality, "
               "then lower reverse KL)", flush=True)
-    for path in write_outputs(args.out, info, args, runs, summaries, tables, total_seconds):
+    total_seconds = sum(r["seconds"] for r in recorded)
+    for path in write_outputs(args.out, recorded, summaries, tables, total_seconds):
         print(f"wrote {path}", flush=True)
     return 0
 

@@ -263,3 +263,49 @@ class SampleGrid(keras.callbacks.Callback):
         self.paths.append(path)
         logger.info("wrote samples %s", path)
         return path
+
+
+class MetricCallback(keras.callbacks.Callback):
+    """Scores the GAN's samples every few epochs and logs the scores.
+
+    The scores go into the epoch's ``logs``, so `History`, `HistoryJSON` and
+    `keras.callbacks.TensorBoard` record them when they come *after* this
+    callback in the ``callbacks`` list (Keras appends its own `History` last).
+    Real-image features are extracted once, at the first evaluation.
+
+    Args:
+        dataset: Built-in dataset with a shipped extractor (``digits``,
+            ``fashion_mnist``).
+        metrics: Names from `ganzoo.metrics.METRICS` (default ``("fid",)``).
+        every: Evaluate when ``epoch + 1`` is a multiple of this.
+        n: Samples per evaluation (and real images compared with).
+        seed: Latent seed, fixed so successive scores see the same latents.
+
+    Only scalar scores are logged (``class_fractions`` is not).
+    """
+
+    def __init__(self, dataset: str, metrics=("fid",), *, every: int = 1, n: int = 1000,
+                 seed: int = 0):
+        super().__init__()
+        from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
+
+        check_positive_int("every", every)
+        check_positive_int("n", n)
+        self.metrics = evaluate.check_metrics(metrics)
+        self.dataset, self.every, self.n, self.seed = dataset, int(every), int(n), seed
+        self._reference = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Adds the scores to ``logs`` when ``epoch + 1`` is a multiple of ``every``."""
+        if (epoch + 1) % self.every or logs is None:
+            return
+        from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
+
+        if self._reference is None:
+            self._reference = evaluate.reference_set(self.dataset, self.n, self.seed)
+        samples = to_numpy(self.model.generate(self._reference.n, seed=self.seed))
+        results = evaluate.evaluate_samples(
+            samples, self.dataset, metrics=self.metrics, seed=self.seed,
+            reference=self._reference,
+        )
+        logs.update({k: float(v) for k, v in results.items() if not isinstance(v, list)})

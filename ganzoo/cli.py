@@ -57,8 +57,23 @@ def _parser():
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
 
+    evaluate = commands.add_parser(
+        "evaluate", help="score a trained generator against a dataset, beside the real-data floor"
+    )
+    evaluate.add_argument("model", help="a run directory, gan.keras or generator.keras")
+    evaluate.add_argument("--dataset", help="dataset to compare with (default: the run's config)")
+    evaluate.add_argument("--n", type=_positive_int, default=10_000,
+                          help="samples and real images to compare (default 10000, capped by the test split)")
+    evaluate.add_argument("--metrics", nargs="+", metavar="METRIC",
+                          help="fid kid is precision_recall density_coverage class_balance (default: all)")
+    evaluate.add_argument("--seed", type=int, default=0, help="latent and subset seed (default 0)")
+    evaluate.add_argument("--json", help="also write the report to this JSON file (must not exist)")
+    evaluate.add_argument("--inception-weights", metavar="H5",
+                          help="use Inception-V3 features from this notop weights file (never downloaded)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample):
+    for sub in (train, sample, evaluate):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -97,6 +112,8 @@ def _run(args):
         return _list()
     if args.command == "train":
         return _train(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
     return _sample(args)
 
 
@@ -144,28 +161,84 @@ def _sample(args):
         raise UsageError(f"--out must name a .png file, got {args.out!r}.")
     if os.path.isdir(args.out):
         raise UsageError(f"--out {args.out!r} is a directory; name a .png file.")
-    path = args.model
-    if os.path.isdir(path):
-        path = os.path.join(path, "gan.keras")
-    if not os.path.isfile(path):
-        raise UsageError(f"Model {args.model!r} not found: give a run directory or a .keras file.")
-
-    import keras
-
     from ganzoo import plots
-    from ganzoo.models import GAN, sampling
+    from ganzoo.models import sampling
 
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
-        raise UsageError(f"Cannot load {path!r} as a Keras model ({type(e).__name__}).") from e
-    generator = model.sampling_generator if isinstance(model, GAN) else model
+    generator = _load_generator(args.model)
     samples = sampling.generate(generator, args.n, seed=args.seed)
     if samples.ndim == 2 and samples.shape[-1] == 2:
         plots.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
     else:
         plots.save_image_grid(samples, args.out)
     print(f"ganzoo: wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _load_generator(model_path):
+    """The sampling generator of a run directory, gan.keras or generator.keras."""
+    path = model_path
+    if os.path.isdir(path):
+        path = os.path.join(path, "gan.keras")
+    if not os.path.isfile(path):
+        raise UsageError(f"Model {model_path!r} not found: give a run directory or a .keras file.")
+
+    import keras
+
+    from ganzoo.models import GAN
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
+        raise UsageError(f"Cannot load {path!r} as a Keras model ({type(e).__name__}).") from e
+    return model.sampling_generator if isinstance(model, GAN) else model
+
+
+def _run_dataset(model_path):
+    """The dataset named in a run directory's config.yaml, or None."""
+    folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path)
+    config_path = os.path.join(folder or ".", "config.yaml")
+    if not os.path.isfile(config_path):
+        return None
+    from ganzoo import config as config_lib
+
+    return config_lib.load(config_path).data.dataset
+
+
+def _evaluate(args):
+    import json
+
+    if args.json and os.path.exists(args.json):
+        raise UsageError(f"--json {args.json!r} already exists; name a new file or remove it first.")
+    dataset = args.dataset or _run_dataset(args.model)
+    if dataset is None:
+        raise UsageError(f"no config.yaml beside {args.model!r} names its dataset; pass --dataset NAME.")
+
+    from ganzoo.metrics import evaluate, extractors
+
+    try:
+        metrics = evaluate.check_metrics(args.metrics)
+        extractor = (extractors.inception_extractor(args.inception_weights)
+                     if args.inception_weights else extractors.get_extractor(dataset))
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    generator = _load_generator(args.model)
+    try:
+        report = evaluate.evaluate(generator, dataset, n=args.n, metrics=metrics, seed=args.seed,
+                                   extractor=extractor, verbose=0 if args.quiet else 1)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    print(f"ganzoo: {args.model} vs {dataset} ({report['n']} samples each, "
+          f"{report['extractor']} features)")
+    print(f"  {'metric':<18} {'model':>10} {'real floor':>11}")
+    for key, value in report["metrics"].items():
+        if not isinstance(value, list):
+            print(f"  {key:<18} {value:>10.4g} {report['real_floor'][key]:>11.4g}")
+    if args.json:
+        folder = os.path.dirname(os.path.abspath(args.json))
+        os.makedirs(folder, exist_ok=True)
+        with open(args.json, "x", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"ganzoo: wrote {args.json}")
     return 0
 
 

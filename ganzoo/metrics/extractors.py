@@ -1,0 +1,253 @@
+"""Feature extractors that work offline: small classifiers shipped inside ganzoo.
+
+FID, KID, precision/recall and the other sample metrics compare *features* of
+real and generated images. The usual features come from Inception-V3, whose
+weights must be downloaded; ganzoo instead ships a small CNN per built-in
+image dataset, trained by `ganzoo.metrics.train_extractor` on that dataset's
+training split, so every metric works with no network:
+
+* ``fashion_mnist``: 28x28x1 input, 10 classes;
+* ``digits``: 8x8x1 input, 10 classes.
+
+Each ships as ``ganzoo/metrics/weights/<dataset>.keras`` with a
+``<dataset>.json`` beside it recording its test accuracy and how it was
+trained. The features are the classifier's last hidden layer (named
+``"features"``); class probabilities come from its softmax head (for the
+Inception-style score and the class-balance report).
+
+Inception-V3 features (2048-d pool features of ``keras.applications.InceptionV3``)
+are available with ``inception_extractor(weights_path)`` for numbers
+comparable with papers; the weights file must be provided by the user,
+nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "ACCURACY_FLOORS",
+    "ExtractorError",
+    "FeatureExtractor",
+    "available_extractors",
+    "build_classifier",
+    "get_extractor",
+    "inception_extractor",
+    "weights_dir",
+]
+
+# Test accuracy each shipped extractor must reach (issue 4).
+ACCURACY_FLOORS = {"fashion_mnist": 0.91, "digits": 0.97}
+FEATURES_LAYER = "features"
+
+
+class ExtractorError(ValueError):
+    """A feature extractor cannot be loaded; the message says how to fix it."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+def weights_dir() -> Path:
+    """The package folder holding the shipped extractor files."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def available_extractors() -> list[str]:
+    """Datasets with a shipped extractor (a ``.keras`` file and its metadata)."""
+    folder = weights_dir()
+    return sorted(
+        name for name in ACCURACY_FLOORS
+        if (folder / f"{name}.keras").exists() and (folder / f"{name}.json").exists()
+    )
+
+
+def build_classifier(input_shape: tuple[int, ...], num_classes: int, seed: int = 0):
+    """The extractor architecture: a small CNN with a 128-d feature layer.
+
+    For 28x28 images (Fashion-MNIST): conv 32 - pool - conv 64 - pool (valid
+    3x3 convolutions, batch norm, ReLU), flattened, about 5 MFLOPs per image
+    so it trains on two CPU cores in minutes. For small images (8x8 digits),
+    whose few pixels a valid convolution would eat: two same-padded conv 64
+    layers, pooling, a conv 128 layer and global average pooling. Both end
+    in a dense ReLU layer named ``"features"``, dropout and a softmax head.
+    Inputs are images in [-1, 1], as `ganzoo.data` and every generator give.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+    from keras import layers  # pylint: disable=import-outside-toplevel
+
+    def conv(x, width, padding):
+        x = layers.Conv2D(width, 3, padding=padding, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
+
+    inputs = keras.Input(shape=input_shape, name="images")
+    if min(input_shape[:2]) >= 16:
+        x = layers.MaxPooling2D(2)(conv(inputs, 32, "valid"))
+        x = layers.MaxPooling2D(2)(conv(x, 64, "valid"))
+        x = layers.Flatten()(x)
+    else:
+        x = layers.MaxPooling2D(2)(conv(conv(inputs, 64, "same"), 64, "same"))
+        x = layers.GlobalAveragePooling2D()(conv(x, 128, "same"))
+    x = layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
+    x = layers.Dropout(0.3, seed=seed)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="feature_classifier")
+
+
+class FeatureExtractor:
+    """Maps images to features (and class probabilities when it has a head).
+
+    Args:
+        model: A Keras model from images to ``[features, probabilities]`` (or
+            to features alone).
+        name: What the features are, for reports (e.g. ``"fashion_mnist"``).
+        metadata: Facts about the extractor (test accuracy, training).
+        preprocess: Optional function applied to each image batch first.
+    """
+
+    def __init__(self, model, name: str, metadata: dict | None = None, preprocess=None):
+        self.model = model
+        self.name = name
+        self.metadata = dict(metadata or {})
+        self.preprocess = preprocess
+        self.input_shape = tuple(model.inputs[0].shape[1:])
+        self.has_probabilities = len(model.outputs) == 2
+
+    def _check(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == len(self.input_shape) and self.preprocess is None:
+            images = images[np.newaxis]
+        if self.preprocess is None and images.shape[1:] != self.input_shape:
+            raise ExtractorError(
+                f"the {self.name} extractor takes images of shape {self.input_shape}, got "
+                f"{images.shape[1:]}; evaluate against the dataset the generator was trained on"
+            )
+        if not np.all(np.isfinite(images)):
+            raise ExtractorError("images contain NaN or infinity; check the generator's output")
+        return images
+
+    def __call__(self, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
+        """Returns ``(features, probabilities)`` as float64 arrays (probabilities None without a head)."""
+        images = self._check(images)
+        features, probabilities = [], []
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size]
+            if self.preprocess is not None:
+                batch = self.preprocess(batch)
+            outputs = self.model(batch, training=False)
+            if not self.has_probabilities:
+                outputs = [outputs]
+            features.append(np.asarray(_numpy(outputs[0]), dtype=np.float64))
+            if self.has_probabilities:
+                probabilities.append(np.asarray(_numpy(outputs[1]), dtype=np.float64))
+        if not features:
+            raise ExtractorError("no images to extract features from; pass at least one")
+        return (np.concatenate(features),
+                np.concatenate(probabilities) if self.has_probabilities else None)
+
+    def features(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Feature vectors (N, D) of the images."""
+        return self(images, batch_size)[0]
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Class probabilities (N, C) of the images."""
+        if not self.has_probabilities:
+            raise ExtractorError(f"the {self.name} extractor has no classifier head")
+        return self(images, batch_size)[1]
+
+
+def _numpy(tensor):
+    import keras  # pylint: disable=import-outside-toplevel
+
+    return keras.ops.convert_to_numpy(tensor)
+
+
+def from_classifier(classifier, name: str, metadata: dict | None = None) -> FeatureExtractor:
+    """Wraps a classifier built by `build_classifier` as a two-output extractor."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    model = keras.Model(
+        classifier.inputs[0],
+        [classifier.get_layer(FEATURES_LAYER).output, classifier.outputs[0]],
+        name=f"{name}_extractor",
+    )
+    return FeatureExtractor(model, name, metadata)
+
+
+@functools.lru_cache(maxsize=None)
+def get_extractor(dataset: str) -> FeatureExtractor:
+    """The shipped extractor for a built-in dataset (loaded once per process).
+
+    Raises:
+        ExtractorError: When ganzoo ships no extractor for `dataset`.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+
+    if dataset not in available_extractors():
+        raise ExtractorError(
+            f"no feature extractor for dataset {dataset!r}; ganzoo ships extractors for "
+            f"{', '.join(available_extractors()) or 'no dataset (reinstall ganzoo)'}; "
+            "train one with python -m ganzoo.metrics.train_extractor"
+        )
+    folder = weights_dir()
+    metadata = json.loads((folder / f"{dataset}.json").read_text(encoding="utf-8"))
+    classifier = keras.saving.load_model(folder / f"{dataset}.keras", compile=False)
+    return from_classifier(classifier, dataset, metadata)
+
+
+def inception_extractor(weights_path: str | os.PathLike) -> FeatureExtractor:
+    """Inception-V3 pool features (2048-d) from a user-provided weights file.
+
+    Images in [-1, 1] (Inception's own input scale) are resized to 299x299
+    bilinearly, and grayscale is repeated to three channels. The weights must
+    be Keras' ``include_top=False`` Inception-V3 weights file
+    (``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``), fetched on
+    a connected machine; ganzoo never downloads it.
+
+    Raises:
+        ExtractorError: When `weights_path` is missing or not loadable.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+
+    path = Path(weights_path)
+    if not path.is_file():
+        raise ExtractorError(
+            f"Inception-V3 weights file {str(path)!r} not found; ganzoo does not download it: "
+            "copy inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 from a connected "
+            "machine and pass its path, or use the dataset's own extractor"
+        )
+    import h5py  # pylint: disable=import-outside-toplevel  (a Keras dependency)
+
+    if not h5py.is_hdf5(path):
+        raise ExtractorError(
+            f"{str(path)!r} is not an HDF5 weights file; pass Keras' Inception-V3 notop "
+            "weights (inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5)"
+        )
+    try:
+        model = keras.applications.InceptionV3(
+            include_top=False, weights=str(path), pooling="avg", input_shape=(299, 299, 3)
+        )
+    except (ValueError, OSError) as error:
+        raise ExtractorError(
+            f"cannot load Inception-V3 weights from {str(path)!r} ({error}); pass the "
+            "include_top=False (notop) weights file"
+        ) from error
+
+    def preprocess(images):
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise ExtractorError(
+                f"Inception features need NHWC images with 1 or 3 channels, got shape "
+                f"{images.shape}"
+            )
+        if images.shape[-1] == 1:
+            images = np.repeat(images, 3, axis=-1)
+        return keras.ops.image.resize(images, (299, 299), interpolation="bilinear")
+
+    return FeatureExtractor(model, "inception_v3", {"weights": str(path)}, preprocess)
