@@ -37,7 +37,7 @@ test: setup data
 
 # Long measurements, never run by CI. The sweep script (benchmarks/mode_collapse_sweep.py)
 # is an exploration tool and is not part of `make bench`.
-BENCHMARKS := benchmarks/mode_collapse.py
+BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py
 
 bench: setup data
 	@for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done

@@ -1,4 +1,4 @@
-"""The `ganzoo` command: list | train | sample.
+"""The `ganzoo` command: list | train | sample | evaluate | export.
 
 Keras reads its backend once, at import, so this module parses the command line
 first, sets `KERAS_BACKEND` from `--backend`, and only then imports Keras and
@@ -12,6 +12,8 @@ import os
 import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
+# ganzoo.export.FORMATS, repeated so that parsing the command line imports no Keras (a test checks).
+FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8")
 EXIT_USAGE = 2
 
 
@@ -52,7 +54,7 @@ def _parser():
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
-    sample.add_argument("model", help="a run directory, gan.keras or generator.keras")
+    sample.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
@@ -60,7 +62,7 @@ def _parser():
     evaluate = commands.add_parser(
         "evaluate", help="score a trained generator against a dataset, beside the real-data floor"
     )
-    evaluate.add_argument("model", help="a run directory, gan.keras or generator.keras")
+    evaluate.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
     evaluate.add_argument("--dataset", help="dataset to compare with (default: the run's config)")
     evaluate.add_argument("--n", type=_positive_int, default=10_000,
                           help="samples and real images to compare (default 10000, capped by the test split)")
@@ -72,8 +74,22 @@ def _parser():
                           help="use Inception-V3 features from this notop weights file (never downloaded)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    export = commands.add_parser(
+        "export", help="export a generator to SavedModel and TFLite, checked against Keras"
+    )
+    export.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
+    export.add_argument("--out", required=True, help="folder to create (must not exist or be empty)")
+    export.add_argument("--formats", default=",".join(FORMATS),
+                        help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
+    export.add_argument("--uint8", action="store_true", help="output uint8 pixels [0, 255]")
+    export.add_argument("--zoo-entry", action="store_true",
+                        help="from a run directory: also write the preset, samples.png, "
+                             "metrics.json and MODEL_CARD.md (what exported/<name>/ ships)")
+    export.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample, evaluate):
+    for sub in (train, sample, evaluate, export):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -102,9 +118,14 @@ def main(argv=None):
 def _is_user_error(error):
     from ganzoo.config import ConfigError
     from ganzoo.data import DatasetError
+    from ganzoo.export import ExportError
+    from ganzoo.metrics.extractors import ExtractorError
+    from ganzoo.models.loading import ModelFileError
+    from ganzoo.presets import PresetError
     from ganzoo.training.run import RunDirectoryError
 
-    return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError))
+    return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError,
+                              ModelFileError, ExportError, ExtractorError, PresetError))
 
 
 def _run(args):
@@ -114,6 +135,8 @@ def _run(args):
         return _train(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "export":
+        return _export(args)
     return _sample(args)
 
 
@@ -176,25 +199,17 @@ def _sample(args):
 
 def _load_generator(model_path):
     """The sampling generator of a run directory, gan.keras or generator.keras."""
-    path = model_path
-    if os.path.isdir(path):
-        path = os.path.join(path, "gan.keras")
-    if not os.path.isfile(path):
-        raise UsageError(f"Model {model_path!r} not found: give a run directory or a .keras file.")
+    from ganzoo.models import loading
 
-    import keras
-
-    from ganzoo.models import GAN
-
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
-        raise UsageError(f"Cannot load {path!r} as a Keras model ({type(e).__name__}).") from e
-    return model.sampling_generator if isinstance(model, GAN) else model
+    return loading.load_generator(model_path)
 
 
 def _run_dataset(model_path):
-    """The dataset named in a run directory's config.yaml, or None."""
+    """The dataset a preset's metadata or a run directory's config.yaml names, or None."""
+    from ganzoo import presets
+
+    if presets.find_preset(model_path) is not None:
+        return presets.read_metadata(model_path).get("dataset")
     folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path)
     config_path = os.path.join(folder or ".", "config.yaml")
     if not os.path.isfile(config_path):
@@ -239,6 +254,36 @@ def _evaluate(args):
         with open(args.json, "x", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
         print(f"ganzoo: wrote {args.json}")
+    return 0
+
+
+def _export(args):
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown format(s) {unknown or formats}; choose from {','.join(FORMATS)}.")
+    if os.path.isdir(args.out) and os.listdir(args.out) and not args.force:
+        raise UsageError(f"--out {args.out!r} exists and is not empty; pass --force or name a new folder.")
+
+    if args.zoo_entry:
+        from ganzoo.export import entry
+
+        if args.uint8 or len(formats) != len(FORMATS):
+            raise UsageError("--zoo-entry writes every format as float32; drop --formats and --uint8.")
+        metadata = entry.build_entry(args.model, args.out, overwrite=args.force,
+                                     verbose=0 if args.quiet else 1)
+        print(f"ganzoo: wrote zoo entry {metadata['name']} to {args.out}")
+        return 0
+
+    from ganzoo.export import export_generator
+
+    metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
+                                overwrite=args.force)
+    for name, facts in metadata["formats"].items():
+        parity = facts["parity"]
+        print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
+              f"{parity['max_abs_error']:.2g}{' (gated)' if parity['gated'] else ''}")
+    print(f"ganzoo: exported {len(metadata['formats'])} formats to {args.out}")
     return 0
 
 

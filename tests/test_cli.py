@@ -39,7 +39,7 @@ def ring_run(tmp_path_factory):
 def test_train_writes_the_run_directory(ring_run):
     out, result = ring_run
     assert f"on the {keras.backend.backend()} backend" in result.stdout
-    for name in ("gan.keras", "generator.keras", "history.json", "loss.png", "config.yaml"):
+    for name in ("gan.keras", "generator.keras", "history.json", "loss.png", "config.yaml", "run.json"):
         assert os.path.isfile(os.path.join(out, name)), name
     history = json.load(open(os.path.join(out, "history.json")))
     assert history["epoch"] == [1, 2]
@@ -48,6 +48,9 @@ def test_train_writes_the_run_directory(ring_run):
     assert "final.png" in samples
     gan = keras.saving.load_model(os.path.join(out, "gan.keras"))
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 6
+    facts = json.load(open(os.path.join(out, "run.json")))
+    assert facts["generator_steps"] == 6 and facts["backend"] == keras.backend.backend()
+    assert facts["fit_seconds"] > 0
     coverage = json.load(open(os.path.join(out, "metrics.json")))["mode_coverage"]
     assert coverage["num_modes"] == 8 and 0 <= coverage["modes_covered"] <= 8
     assert "Mode coverage of 2500 samples" in result.stderr

@@ -151,3 +151,20 @@ def test_cli_evaluate_prints_model_and_floor_and_writes_json(tmp_path, capsys):
         assert words in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1, err
     assert open(report, encoding="utf-8").read() == before
+
+
+def test_training_script_writes_only_extractors_that_meet_the_floor(tmp_path, monkeypatch):
+    from ganzoo.metrics import train_extractor
+
+    out = tmp_path / "weights"
+    monkeypatch.setitem(extractors.ACCURACY_FLOORS, "digits", 1.01)  # unreachable
+    metadata = train_extractor.train("digits", epochs=1, out=str(out), verbose=0)
+    assert not metadata["saved"] and not out.exists()
+
+    monkeypatch.setitem(extractors.ACCURACY_FLOORS, "digits", 0.0)
+    metadata = train_extractor.train("digits", epochs=1, out=str(out), verbose=0)
+    assert metadata["saved"] and 0.0 < metadata["test_accuracy"] <= 1.0
+    written = json.loads((out / "digits.json").read_text(encoding="utf-8"))
+    assert written["test_accuracy"] == metadata["test_accuracy"]
+    classifier = keras.saving.load_model(out / "digits.keras")
+    assert classifier.get_layer(extractors.FEATURES_LAYER).units == written["features"]

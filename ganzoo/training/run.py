@@ -6,13 +6,17 @@ runs on the 2-D mixtures also hold `metrics.json` with the mode coverage of
 2 500 samples.
 """
 
+import datetime
 import json
 import logging
 import math
 import os
+import platform
+import time
 
 import keras
 import yaml
+from keras import ops
 
 from ganzoo import callbacks, data, metrics, models
 
@@ -71,6 +75,21 @@ def build_from_config(config):
     return gan
 
 
+def write_run_facts(out, gan, seconds):
+    """Writes ``run.json``: how long `fit` took, where, on which backend, for how many steps."""
+    facts = {
+        "fit_seconds": round(seconds, 1),
+        "generator_steps": int(ops.convert_to_numpy(gan.g_optimizer.iterations)),
+        "discriminator_steps": int(ops.convert_to_numpy(gan.d_optimizer.iterations)),
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:
+        json.dump(facts, f, indent=1)
+
+
 def train(config, *, force=False, verbose="auto"):
     """Trains the GAN described by `config` and fills its run directory.
 
@@ -98,6 +117,7 @@ def train(config, *, force=False, verbose="auto"):
 
     os.makedirs(out, exist_ok=True)
     centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
+    start = time.perf_counter()
     history = gan.fit(
         dataset,
         epochs=config.train.epochs,
@@ -115,6 +135,8 @@ def train(config, *, force=False, verbose="auto"):
         ],
         verbose=verbose,
     )
+    seconds = time.perf_counter() - start
+    write_run_facts(out, gan, seconds)
     gan.save(os.path.join(out, "gan.keras"))
     gan.sampling_generator.save(os.path.join(out, "generator.keras"))
     with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:

@@ -1,0 +1,212 @@
+"""A zoo entry: preset, exports, samples, metrics and a model card in one folder.
+
+`build_entry(run_dir, out_dir)` turns a training run directory (written by
+``ganzoo train``) into what ``exported/<name>/`` ships:
+
+* the preset (``config.json``, ``model.weights.h5``, ``metadata.json``) that
+  `ganzoo.from_preset` loads;
+* ``saved_model/`` and the ``.tflite`` files, checked against the Keras
+  generator by `export_generator` (their ``metadata.json`` facts are kept
+  under ``"export"`` in the preset metadata);
+* ``samples.png`` (64 samples, latent seed 0);
+* ``metrics.json``: `ganzoo.metrics.evaluate.evaluate` with its real floor,
+  where the dataset has a shipped extractor;
+* ``MODEL_CARD.md`` with the numbers above, file sizes and batch-1 latency.
+
+Everything is assembled in a staging folder beside `out_dir` and moved into
+place at the end; an existing `out_dir` is never touched without `overwrite`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+
+import keras
+import yaml
+
+from ganzoo import plots, presets
+from ganzoo.export.errors import ExportError
+from ganzoo.export.generator import export_generator
+from ganzoo.export import latency
+
+__all__ = ["build_entry"]
+
+
+def _read_json(path):
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _load_run(run_dir):
+    import ganzoo.models  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+
+    gan_path = os.path.join(run_dir, "gan.keras")
+    config_path = os.path.join(run_dir, "config.yaml")
+    if not (os.path.isfile(gan_path) and os.path.isfile(config_path)):
+        raise ExportError(
+            f"{run_dir!r} is not a run directory (no gan.keras and config.yaml); train one with "
+            "ganzoo train CONFIG --out DIR"
+        )
+    with open(config_path, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    return keras.saving.load_model(gan_path, safe_mode=True), config
+
+
+def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = False,
+                latency_rounds: int = 50, verbose: int = 1) -> dict:
+    """Builds a zoo entry from a run directory; returns its metadata.
+
+    Raises:
+        ExportError: For a missing run, an `out_dir` in the way, or an export
+            that fails its parity check (nothing is written then).
+    """
+    from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
+
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise ExportError(f"{out_dir!r} already exists and is not empty; pass --force to replace it")
+    gan, config = _load_run(run_dir)
+    dataset = config["data"]["dataset"]
+    run_facts = _read_json(os.path.join(run_dir, "run.json"))
+
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging_root = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.entry-", dir=parent)
+    try:
+        staging = os.path.join(staging_root, "entry")
+        export_facts = export_generator(gan, staging)
+        samples = gan.generate(64, seed=0)
+        plots.save_image_grid(samples, os.path.join(staging, "samples.png"))
+
+        report = None
+        if dataset in extractors.available_extractors():
+            report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
+            with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=2)
+        rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
+                               rounds=latency_rounds)
+
+        preset_dir = os.path.join(staging_root, "preset")
+        metadata = {
+            "name": config.get("name"),
+            "description": config.get("description"),
+            "dataset": dataset,
+            "training_config": config,
+            "training": run_facts,
+            "metrics": report,
+            "export": export_facts,
+        }
+        presets.save_preset(gan, preset_dir, metadata=metadata)
+        for name in os.listdir(preset_dir):
+            os.replace(os.path.join(preset_dir, name), os.path.join(staging, name))
+        # The preset's metadata.json replaces the export's; its facts are under "export".
+        metadata = presets.read_metadata(staging)
+        with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
+            f.write(model_card(metadata, staging, rows))
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+    return metadata
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path)
+
+
+def model_card(metadata: dict, folder: str, rows) -> str:
+    """The MODEL_CARD.md text of a zoo entry."""
+    config = metadata["training_config"]
+    training = metadata.get("training") or {}
+    lines = [
+        f"# {metadata['name']}",
+        "",
+        metadata.get("description") or "",
+        "",
+        "## What it is",
+        "",
+        f"A ganzoo `{metadata['class_name']}` ({config['model']['family']} generator and "
+        f"discriminator, loss `{config['model'].get('loss', 'non_saturating')}`), latent size "
+        f"{metadata['latent_dim']}, output shape {tuple(metadata['output_shape'])} in [-1, 1]. "
+        f"Generator parameters: {metadata['parameters']['generator']:,}; discriminator: "
+        f"{metadata['parameters']['discriminator']:,}.",
+        "",
+        "```python",
+        "import ganzoo",
+        f'gan = ganzoo.from_preset("{metadata["name"]}")   # compiled; fit() fine-tunes it',
+        "images = gan.generate(16, seed=0)",
+        "```",
+        "",
+        "## Data and training",
+        "",
+        f"Dataset `{metadata['dataset']}` (train split). Trained with `ganzoo train` on the "
+        f"{training.get('backend', '?')} backend (Keras {training.get('keras', '?')}), "
+        f"{training.get('generator_steps', '?')} generator steps in "
+        f"{training.get('fit_seconds', '?')} s of `fit` on {training.get('machine', '?')}, "
+        f"{training.get('date', '?')}.",
+        "",
+        "Config:",
+        "",
+        "```yaml",
+        yaml.safe_dump(config, sort_keys=False).strip(),
+        "```",
+        "",
+    ]
+    report = metadata.get("metrics")
+    if report:
+        lines += [
+            "## Metrics",
+            "",
+            f"`ganzoo evaluate`: {report['n']} samples against {report['n']} training images, "
+            f"features of the shipped `{report['extractor']}` extractor; the real floor is the "
+            "same metric between training and test images.",
+            "",
+            "| metric | this model | real floor |",
+            "| --- | --- | --- |",
+        ]
+        for key, value in report["metrics"].items():
+            if not isinstance(value, list):
+                lines.append(f"| {key} | {value:.4g} | {report['real_floor'][key]:.4g} |")
+        lines.append("")
+    export = metadata["export"]
+    lines += [
+        "## Files",
+        "",
+        "| file | quantization | size | max abs error vs Keras | mean abs error |",
+        "| --- | --- | --- | --- | --- |",
+        f"| `{presets.WEIGHTS_FILE}` | float32 (all GAN weights) | "
+        f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | |",
+    ]
+    for facts in metadata["export"]["formats"].values():
+        parity = facts["parity"]
+        gate = " (gated)" if parity["gated"] else ""
+        lines.append(
+            f"| `{facts['path']}` | {facts['quantization']} | {facts['size_bytes'] / 1024:.0f} KiB | "
+            f"{parity['max_abs_error']:.2g}{gate} | {parity['mean_abs_error']:.2g} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Errors over {metadata['export']['parity']['num_latents']} fixed latents; gated files "
+        f"must agree with Keras to {metadata['export']['parity']['tolerance']:g} or the export "
+        "fails."
+    )
+    lines += [
+        "",
+        "## Latency (batch 1)",
+        "",
+        f"Median of {rows[0]['rounds']} calls each, interleaved, on "
+        f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores), measured when "
+        "this entry was built (`benchmarks/inference_latency.py` has the full table).",
+        "",
+        latency.markdown_table(rows),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,288 @@
+"""`export_generator`: one export path for generators trained on any backend."""
+
+import datetime
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import keras
+import numpy as np
+
+import ganzoo
+from ganzoo.export.errors import ExportError
+from ganzoo.models import sampling
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8")
+
+
+def export_generator(
+    generator_or_path,
+    out_dir,
+    *,
+    formats=FORMATS,
+    uint8_output=False,
+    parity_tolerance=1e-4,
+    num_parity_latents=16,
+    representative_latents=256,
+    seed=0,
+    overwrite=False,
+    _output_offset=0.0,
+):
+    """Exports a generator to SavedModel and TFLite, checked against the Keras model.
+
+    The conversion always runs under the TensorFlow backend: in this process
+    when Keras runs on TensorFlow, else in a subprocess that loads a `.keras`
+    copy of the generator. Either way the files are written to a staging
+    folder beside `out_dir`, run on `num_parity_latents` latents drawn with
+    `seed`, and compared with this process's Keras generator on the same
+    latents. Only when the SavedModel and the fp32 TFLite file agree to
+    `parity_tolerance` (max abs difference) is the folder renamed to `out_dir`;
+    the quantized files' errors are recorded, not gated.
+
+    `out_dir` then holds `saved_model/` (signature `serve`: input `z`, float32
+    `[batch, latent_dim]`; output `images`), `generator.tflite`,
+    `generator_fp16.tflite`, `generator_dynamic.tflite` (int8 weights),
+    `generator_int8.tflite` (int8 weights and activations behind a float32
+    input and output), as requested, and `metadata.json`. The TFLite batch
+    dimension is dynamic: resize the input before allocating tensors, as
+    `ganzoo.runtime.TFLiteGenerator` does.
+
+    Args:
+        generator_or_path: A generator `keras.Model`, a `GAN` (its sampling
+            generator is exported), or the path of a `.keras` file or run
+            directory.
+        out_dir: Folder to create. It must not exist, or be empty, unless
+            `overwrite`.
+        formats: Any of "saved_model", "tflite", "tflite_fp16",
+            "tflite_dynamic", "tflite_int8".
+        uint8_output: Output `round((x + 1) * 127.5)` clipped to [0, 255] as
+            uint8 instead of float32 images in [-1, 1]. The gated formats must
+            then match the Keras images converted the same way to one level.
+        parity_tolerance: Largest max abs difference allowed between the
+            SavedModel / fp32 TFLite outputs and the Keras outputs.
+        num_parity_latents: Latents of the parity check.
+        representative_latents: Calibration latents of the int8 file (drawn
+            with `seed + 1`).
+        seed: Seed of the parity latents.
+        overwrite: Replace a non-empty `out_dir`.
+
+    Returns:
+        The metadata dict also written to `out_dir/metadata.json`.
+
+    Raises:
+        ExportError: if `out_dir` is in the way, a conversion fails, or an
+            export disagrees with the Keras generator (nothing is written).
+        ValueError: for an unknown format or an invalid number.
+    """
+    formats = _check_formats(formats)
+    _check_number("parity_tolerance", parity_tolerance, minimum=0.0)
+    for name, value in (
+        ("num_parity_latents", num_parity_latents),
+        ("representative_latents", representative_latents),
+    ):
+        sampling.check_int(name, value, minimum=1)
+    sampling.check_int("seed", seed, minimum=0)
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    _check_out_dir(out_dir, overwrite=overwrite)
+
+    generator = _resolve_generator(generator_or_path)
+    latent_dim, output_shape = _check_generator(generator)
+    latents = sampling.latents(num_parity_latents, latent_dim, seed=seed)
+    reference = sampling.generate(generator, num_parity_latents, seed=seed)
+    options = {
+        "formats": list(formats),
+        "uint8_output": bool(uint8_output),
+        "tolerance": float(parity_tolerance),
+        "representative_latents": int(representative_latents),
+        "seed": int(seed),
+        "output_offset": float(_output_offset),
+    }
+
+    staging = _make_staging_dir(out_dir)
+    try:
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            from ganzoo.export import convert
+
+            results = convert.write_artifacts(
+                generator, staging, latents=latents, reference=reference, **options
+            )
+            tf_version = tf.__version__
+        else:
+            results, tf_version = _write_in_tensorflow_process(
+                generator, staging, latents=latents, reference=reference, options=options
+            )
+        metadata = _metadata(
+            generator, results, latent_dim=latent_dim, output_shape=output_shape,
+            options=options, num_parity_latents=num_parity_latents, tf_version=tf_version,
+        )
+        with open(os.path.join(staging, "metadata.json"), "w") as file:
+            json.dump(metadata, file, indent=2)
+        _move_into_place(staging, out_dir, overwrite=overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("Exported %s to %s", ", ".join(formats), out_dir)
+    return metadata
+
+
+def _check_formats(formats):
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats or len(set(formats)) != len(formats):
+        raise ValueError(
+            f"`formats` must be distinct names from {list(FORMATS)}, got {list(formats)}."
+        )
+    return tuple(f for f in FORMATS if f in formats)
+
+
+def _check_number(name, value, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ValueError(f"`{name}` must be a number >= {minimum}, got {value!r}.")
+
+
+def _check_out_dir(out_dir, *, overwrite):
+    if not os.path.lexists(out_dir):
+        return
+    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
+        raise ExportError(f"{out_dir!r} exists and is not a directory; name a new folder.")
+    if os.listdir(out_dir) and not overwrite:
+        raise ExportError(
+            f"{out_dir!r} already exists and is not empty; pass overwrite=True to replace it "
+            "or name a new folder."
+        )
+
+
+def _resolve_generator(generator_or_path):
+    from ganzoo.models import loading
+
+    try:
+        return loading.load_generator(generator_or_path)
+    except loading.ModelFileError as e:
+        raise ExportError(str(e)) from None
+
+
+def _check_generator(generator):
+    """Returns (latent_dim, output_shape) of a single-input, single-output generator."""
+    input_shape, output_shape = generator.input_shape, generator.output_shape
+    if (
+        not isinstance(input_shape, tuple)
+        or len(input_shape) != 2
+        or not isinstance(input_shape[1], int)
+        or not isinstance(output_shape, tuple)
+        or any(not isinstance(d, int) for d in output_shape[1:])
+    ):
+        raise ExportError(
+            f"Export needs a generator from latents (batch, latent_dim) to one output of "
+            f"fixed shape; {generator.name!r} maps {input_shape} to {output_shape}."
+        )
+    return input_shape[1], tuple(output_shape[1:])
+
+
+def _make_staging_dir(out_dir):
+    # Beside out_dir, so the final rename stays on one file system.
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = os.path.join(parent, f".{os.path.basename(out_dir)}.export-{uuid.uuid4().hex[:12]}")
+    os.mkdir(staging)
+    return staging
+
+
+def _move_into_place(staging, out_dir, *, overwrite):
+    if not os.path.lexists(out_dir) or (os.path.isdir(out_dir) and not os.listdir(out_dir)):
+        os.replace(staging, out_dir)  # also replaces an empty directory, atomically
+        return
+    if not overwrite:
+        raise ExportError(f"{out_dir!r} was filled during the export; nothing was written.")
+    old = staging + ".old"
+    os.replace(out_dir, old)
+    try:
+        os.replace(staging, out_dir)
+    except BaseException:
+        os.replace(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_in_tensorflow_process(generator, staging, *, latents, reference, options):
+    """Runs `convert.write_artifacts` in `python -m ganzoo.export._worker` under TensorFlow."""
+    with tempfile.TemporaryDirectory(prefix="ganzoo-export-") as work:
+        request = {
+            "model": os.path.join(work, "generator.keras"),
+            "parity": os.path.join(work, "parity.npz"),
+            "out": staging,
+            "result": os.path.join(work, "result.json"),
+            "options": options,
+        }
+        generator.save(request["model"])
+        np.savez(request["parity"], latents=latents, reference=reference)
+        request_path = os.path.join(work, "request.json")
+        with open(request_path, "w") as file:
+            json.dump(request, file)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(ganzoo.__file__)))
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        completed = subprocess.run(
+            [sys.executable, "-m", "ganzoo.export._worker", request_path],
+            env=env, capture_output=True, text=True, check=False,
+        )
+        result = None
+        if os.path.isfile(request["result"]):
+            with open(request["result"]) as file:
+                result = json.load(file)
+    if result is None:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ExportError(
+            f"The TensorFlow export process failed (exit status {completed.returncode}): {last}"
+        )
+    if "error" in result:
+        raise ExportError(result["error"])
+    return result["formats"], result["tensorflow_version"]
+
+
+def _metadata(
+    generator, results, *, latent_dim, output_shape, options, num_parity_latents, tf_version
+):
+    uint8_output = options["uint8_output"]
+    metadata = {
+        "generator": generator.name,
+        "latent_dim": latent_dim,
+        "signature": "serve",
+        "input": {"name": "z", "dtype": "float32", "shape": [None, latent_dim]},
+        "output": {
+            "name": "images",
+            "dtype": "uint8" if uint8_output else "float32",
+            "shape": [None, *output_shape],
+            "transform": "round((x + 1) * 127.5) clipped to [0, 255]" if uint8_output else None,
+        },
+        "formats": results,
+        "parity": {
+            "tolerance": 1 if uint8_output else options["tolerance"],
+            "unit": "uint8 levels" if uint8_output else "output units",
+            "gated_formats": [f for f, r in results.items() if r["parity"]["gated"]],
+            "num_latents": num_parity_latents,
+            "seed": options["seed"],
+        },
+        "training_backend": keras.backend.backend(),
+        "versions": {
+            "ganzoo": ganzoo.__version__, "keras": keras.__version__, "tensorflow": tf_version,
+        },
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if "tflite_int8" in results:
+        metadata["int8_calibration"] = {
+            "num_latents": options["representative_latents"],
+            "seed": options["seed"] + 1,
+        }
+    return metadata

@@ -1,0 +1,128 @@
+"""Inference latency of a Keras generator and its exports, measured side by side.
+
+`measure` times each way of running the same generator on the same latents —
+the eager Keras call, Keras ``predict_on_batch`` (the compiled path), the
+SavedModel's serving signature and every ``.tflite`` file through
+`ganzoo.runtime.TFLiteGenerator` — interleaving them round by round, so that
+load changes on the machine hit every row alike, and reports the median.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from ganzoo.models import sampling
+
+__all__ = ["TFLITE_FILES", "fastest", "markdown_table", "measure"]
+
+TFLITE_FILES = {
+    "tflite_fp32": "generator.tflite",
+    "tflite_fp16": "generator_fp16.tflite",
+    "tflite_dynamic": "generator_dynamic.tflite",
+    "tflite_int8": "generator_int8.tflite",
+}
+
+
+def _runners(generator, export_dir, batch_size, num_threads):
+    """name -> zero-argument function that runs one batch."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from ganzoo.runtime import TFLiteGenerator  # pylint: disable=import-outside-toplevel
+
+    z = sampling.latents(batch_size, generator.input_shape[-1], seed=0)
+    runners = {
+        "keras_eager": lambda: keras.ops.convert_to_numpy(generator(z, training=False)),
+        "keras_predict_on_batch": lambda: generator.predict_on_batch(z),
+    }
+    saved_model = os.path.join(export_dir, "saved_model")
+    if os.path.isdir(saved_model):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        serve = tf.saved_model.load(saved_model).signatures["serve"]
+        tensor = tf.constant(z)
+        runners["saved_model"] = lambda: serve(z=tensor)
+    for name, filename in TFLITE_FILES.items():
+        path = os.path.join(export_dir, filename)
+        if os.path.isfile(path):
+            model = TFLiteGenerator(path, num_threads=num_threads)
+            runners[name] = (lambda m: lambda: m(z))(model)
+    return runners
+
+
+def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
+            num_threads=None) -> list[dict]:
+    """Median latency (ms) of every runner at every batch size.
+
+    Args:
+        generator: The Keras generator the exports were made from.
+        export_dir: Folder written by `export_generator`.
+        batch_sizes: Batch sizes to time.
+        rounds: Timed calls per runner; the runners take turns each round.
+        warmup: Untimed calls per runner first (tracing, allocation).
+        num_threads: LiteRT threads (None: its default).
+
+    Returns:
+        Rows ``{"runner", "batch_size", "median_ms", "min_ms", "rounds",
+        "file_bytes"}`` (file size for TFLite rows, the SavedModel folder
+        size for its row, None for Keras).
+    """
+    rows = []
+    for batch_size in batch_sizes:
+        runners = _runners(generator, export_dir, batch_size, num_threads)
+        for run in runners.values():
+            for _ in range(warmup):
+                run()
+        times = {name: [] for name in runners}
+        for _ in range(rounds):
+            for name, run in runners.items():
+                start = time.perf_counter()
+                run()
+                times[name].append(1000.0 * (time.perf_counter() - start))
+        for name, values in times.items():
+            rows.append({
+                "runner": name,
+                "batch_size": batch_size,
+                "median_ms": statistics.median(values),
+                "min_ms": min(values),
+                "rounds": rounds,
+                "file_bytes": _size(export_dir, name),
+            })
+    return rows
+
+
+def _size(export_dir, runner):
+    if runner in TFLITE_FILES:
+        return os.path.getsize(os.path.join(export_dir, TFLITE_FILES[runner]))
+    if runner == "saved_model":
+        total = 0
+        for folder, _, files in os.walk(os.path.join(export_dir, "saved_model")):
+            total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        return total
+    return None
+
+
+def markdown_table(rows) -> str:
+    """Rows of `measure` as a Markdown table with speed-ups over the eager Keras call."""
+    lines = ["| runner | batch | median ms | min ms | × eager Keras | × predict_on_batch | file size |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for batch_size in sorted({r["batch_size"] for r in rows}):
+        group = [r for r in rows if r["batch_size"] == batch_size]
+        eager = next(r["median_ms"] for r in group if r["runner"] == "keras_eager")
+        compiled = next(r["median_ms"] for r in group if r["runner"] == "keras_predict_on_batch")
+        for r in group:
+            size = "" if r["file_bytes"] is None else f"{r['file_bytes'] / 1024:.0f} KiB"
+            lines.append(
+                f"| {r['runner']} | {batch_size} | {r['median_ms']:.3f} | {r['min_ms']:.3f} | "
+                f"{eager / r['median_ms']:.1f} | {compiled / r['median_ms']:.1f} | {size} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def fastest(rows, batch_size) -> dict:
+    """The TFLite row with the lowest median at `batch_size`."""
+    return min((r for r in rows if r["batch_size"] == batch_size and r["runner"] in TFLITE_FILES),
+               key=lambda r: r["median_ms"])
+
+

@@ -1,0 +1,57 @@
+"""Loads the generator to sample, evaluate or export from a GAN, a model or a file."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+
+from ganzoo import presets
+
+__all__ = ["ModelFileError", "load_generator"]
+
+
+class ModelFileError(ValueError):
+    """A model path that is missing or does not hold a loadable Keras model."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+def load_generator(model_or_path):
+    """The sampling generator of a GAN, a model, a preset, a run directory or a ``.keras`` file.
+
+    A GAN gives its `sampling_generator` (the EMA copy when it keeps one); a
+    preset name or folder is loaded with `ganzoo.from_preset`; a run directory means its ``gan.keras``; a ``.keras`` file is loaded with
+    ``safe_mode=True`` (no arbitrary code) and may hold a GAN or a bare
+    generator.
+
+    Raises:
+        ModelFileError: When the path is missing or not a loadable model.
+    """
+    from ganzoo.models.base import GAN  # pylint: disable=import-outside-toplevel
+
+    if isinstance(model_or_path, GAN):
+        return model_or_path.sampling_generator
+    if isinstance(model_or_path, keras.Model):
+        return model_or_path
+    path = os.fspath(model_or_path)
+    preset = presets.find_preset(path)
+    if preset is not None:
+        return presets.from_preset(preset).sampling_generator
+    if os.path.isdir(path):
+        path = os.path.join(path, "gan.keras")
+    if not os.path.isfile(path):
+        raise ModelFileError(
+            f"model {os.fspath(model_or_path)!r} not found: give a preset name "
+            f"({', '.join(presets.list_presets()) or 'none shipped'}), a run directory or a "
+            ".keras file"
+        )
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
+        raise ModelFileError(
+            f"cannot load {path!r} as a Keras model ({type(e).__name__}); give a gan.keras or "
+            "generator.keras written by ganzoo"
+        ) from None
+    return model.sampling_generator if isinstance(model, GAN) else model

@@ -1,0 +1,37 @@
+"""The mode-collapse benchmark script: records each run, resumes, reports every recorded run."""
+
+import importlib.util
+import json
+import os
+
+import keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mode_collapse_records_resumes_and_reports(tmp_path, capsys):
+    script = load_script("mode_collapse")
+    args = ["--configs", "gan_ring8", "--steps", "3", "--out", str(tmp_path),
+            "--backend", keras.backend.backend()]
+    assert script.main([*args, "--seeds", "1"]) == 0
+    assert script.main([*args, "--seeds", "2"]) == 0  # seed 0 is reused, seed 1 runs
+    output = capsys.readouterr().out
+    assert "1 runs to do (1 of 1 configs x 2 seeds already in" in output
+
+    with open(tmp_path / "mode_collapse_runs.jsonl", encoding="utf-8") as f:
+        runs = [json.loads(line) for line in f]
+    assert [(r["config"], r["seed"], r["generator_steps"]) for r in runs] == [
+        ("gan_ring8", 0, 3), ("gan_ring8", 1, 3)]
+    report = (tmp_path / "mode_collapse.md").read_text(encoding="utf-8")
+    assert "| **gan_ring8 [--steps 3]** (best) |" in report and "| 2 | 3 |" in report
+    assert "VEEGAN (published)" in report
+    assert (tmp_path / "mode_collapse_gan_ring8.png").stat().st_size > 0
+    summary = json.loads((tmp_path / "mode_collapse.json").read_text(encoding="utf-8"))
+    assert summary["summary"]["gan_ring8 [--steps 3]"]["seeds"] == 2

@@ -1,0 +1,136 @@
+"""Presets (save_preset / from_preset / list_presets), zoo entries and `ganzoo export`."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import ganzoo
+from ganzoo import cli, models, presets
+from ganzoo.export import entry
+
+EXPORTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exported")
+
+
+def tiny_gan(seed=0):
+    keras.utils.set_random_seed(seed)
+    gan = models.build_gan("dcgan", (8, 8, 1), latent_dim=8, seed=seed, ema_decay=0.9)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    return gan
+
+
+def images(n=32):
+    return np.random.default_rng(0).uniform(-1, 1, (n, 8, 8, 1)).astype("float32")
+
+
+def test_preset_round_trip_lists_and_fine_tunes(tmp_path, monkeypatch):
+    gan = tiny_gan()
+    gan.fit(images(), batch_size=8, epochs=1, verbose=0)
+    monkeypatch.setenv(presets.ENV_DIR, str(tmp_path))
+    folder = gan.save_preset(tmp_path / "tiny", metadata={"dataset": "digits"})
+    assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "model.weights.h5"]
+    assert ganzoo.list_presets() == ["tiny"]
+
+    loaded = ganzoo.from_preset("tiny")  # by name, from $GANZOO_PRESETS
+    np.testing.assert_array_equal(loaded.generate(6, seed=1), gan.generate(6, seed=1))
+    metadata = presets.read_metadata(folder)
+    assert metadata["dataset"] == "digits" and metadata["backend"] == keras.backend.backend()
+    assert metadata["parameters"]["generator"] == gan.generator.count_params()
+
+    # Fine-tuning: it comes compiled with its optimizer state; fit continues from there.
+    before = loaded.generate(6, seed=1)
+    assert int(keras.ops.convert_to_numpy(loaded.g_optimizer.iterations)) == 4
+    loaded.fit(images(), batch_size=8, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(loaded.g_optimizer.iterations)) == 8
+    assert not np.array_equal(before, loaded.generate(6, seed=1))
+
+    with pytest.raises(presets.PresetError, match="already exists"):
+        gan.save_preset(folder)
+    with pytest.raises(presets.PresetError, match=r"no preset 'tiny2'.*known: tiny"):
+        ganzoo.from_preset("tiny2")
+    (folder / "model.weights.h5").write_bytes(b"damaged")
+    with pytest.raises(presets.PresetError, match="cannot load preset"):
+        ganzoo.from_preset(folder)
+
+
+@pytest.mark.parametrize("name", ["dcgan_digits", "dcgan_fashion_mnist"])
+def test_shipped_preset_loads_and_matches_its_tflite_export(name, monkeypatch):
+    monkeypatch.delenv(presets.ENV_DIR, raising=False)
+    folder = os.path.join(EXPORTED, name)
+    if not os.path.isdir(folder):
+        pytest.fail(f"exported/{name} is missing")
+    assert name in ganzoo.list_presets()
+    gan = ganzoo.from_preset(name)
+    from ganzoo.runtime import TFLiteGenerator
+
+    tflite = TFLiteGenerator(os.path.join(folder, "generator.tflite"))
+    np.testing.assert_allclose(tflite.generate(4, seed=0), gan.generate(4, seed=0), atol=1e-4)
+    for filename in ("samples.png", "metrics.json", "MODEL_CARD.md", "generator_int8.tflite"):
+        assert os.path.isfile(os.path.join(folder, filename)), filename
+    assert os.path.getsize(os.path.join(folder, "generator_int8.tflite")) <= 0.3 * os.path.getsize(
+        os.path.join(folder, "generator.tflite"))
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("run") / "dcgan_digits")
+    status = cli.main(["train", "dcgan_digits", "--epochs", "1", "--steps-per-epoch", "2",
+                       "--out", out, "--quiet"])
+    assert status == 0
+    return out
+
+
+def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp_path):
+    out = tmp_path / "exported" / "dcgan_digits"
+    metadata = entry.build_entry(digits_run, out, n_eval=100, latency_rounds=3, verbose=0)
+    names = set(os.listdir(out))
+    assert {"config.json", "model.weights.h5", "metadata.json", "saved_model", "generator.tflite",
+            "generator_fp16.tflite", "generator_dynamic.tflite", "generator_int8.tflite",
+            "samples.png", "metrics.json", "MODEL_CARD.md"} <= names
+    assert metadata["training"]["generator_steps"] == 2
+    assert metadata["metrics"]["n"] == 100 and "fid" in metadata["metrics"]["real_floor"]
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for words in ("## Metrics", "real floor", "generator_int8.tflite", "(gated)", "tflite_fp32 | 1"):
+        assert words in card, words
+    gan = ganzoo.from_preset(out)
+    original = keras.saving.load_model(os.path.join(digits_run, "gan.keras"))
+    np.testing.assert_array_equal(gan.generate(4, seed=0), original.generate(4, seed=0))
+    # Nothing beside the entry: the staging folder is gone.
+    assert os.listdir(tmp_path / "exported") == ["dcgan_digits"]
+    with pytest.raises(Exception, match="already exists"):
+        entry.build_entry(digits_run, out, verbose=0)
+
+
+def test_cli_sample_and_export_accept_presets_and_refuse_bad_input(digits_run, tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setenv(presets.ENV_DIR, str(tmp_path / "presets"))
+    original = keras.saving.load_model(os.path.join(digits_run, "gan.keras"))
+    original.save_preset(tmp_path / "presets" / "mine", metadata={"dataset": "digits"})
+
+    assert cli.main(["sample", "mine", "--n", "16", "--out", str(tmp_path / "grid.png")]) == 0
+    assert os.path.getsize(tmp_path / "grid.png") > 0
+    out = tmp_path / "export"
+    assert cli.main(["export", "mine", "--out", str(out), "--formats", "tflite"]) == 0
+    written = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert list(written["formats"]) == ["tflite"]
+    capsys.readouterr()
+
+    for args, words in [
+        (["export", "mine", "--out", str(out)], "not empty"),
+        (["export", "mine", "--out", str(tmp_path / "x"), "--formats", "tflite_int4"], "unknown format"),
+        (["export", "nothing_here", "--out", str(tmp_path / "y")], "not found"),
+        (["sample", "mine2", "--out", str(tmp_path / "g.png")], "preset name (mine)"),
+    ]:
+        assert cli.main(args) == 2, args
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_cli_format_list_matches_the_export_module():
+    from ganzoo.export import FORMATS
+
+    assert cli.FORMATS == FORMATS
