@@ -151,7 +151,8 @@ def model_card(metadata: dict, folder: str, rows) -> str:
         f"Dataset `{metadata['dataset']}` (train split). Trained with `ganzoo train` on the "
         f"{training.get('backend', '?')} backend (Keras {training.get('keras', '?')}), "
         f"{training.get('generator_steps', '?')} generator steps in "
-        f"{training.get('fit_seconds', '?')} s of `fit` on {training.get('machine', '?')}, "
+        f"{training.get('fit_seconds', '?')} s of `fit` on {training.get('machine', '?')} "
+        f"({training.get('accelerator', 'cpu')}), "
         f"{training.get('date', '?')}.",
         "",
         "Config:",

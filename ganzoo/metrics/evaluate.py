@@ -57,11 +57,15 @@ def _score(real_features, fake_features, fake_probabilities, prior, metrics, see
     if "kid" in metrics:
         kid = scores.kernel_inception_distance(
             real_features, fake_features, subsets=100,
-            subset_size=min(1000, len(real_features), len(fake_features)), seed=seed,
+            # Subsets of at most half the samples, so they differ and the spread means something.
+            subset_size=max(2, min(1000, len(real_features) // 2, len(fake_features) // 2)),
+            seed=seed,
         )
         results.update(kid=kid["kid"], kid_stderr=kid["kid_stderr"])
     if "is" in metrics and fake_probabilities is not None:
-        inception = scores.inception_score(fake_probabilities, splits=10 if len(fake_probabilities) >= 1000 else 1)
+        # Ten splits as in the original, fewer for small sets (at least 100 samples each).
+        splits = max(1, min(10, len(fake_probabilities) // 100))
+        inception = scores.inception_score(fake_probabilities, splits=splits)
         results.update(**{"is": inception["is"], "is_std": inception["is_std"]})
     if "precision_recall" in metrics:
         results.update(scores.precision_recall(real_features, fake_features, k=3))
