@@ -27,7 +27,9 @@ data:
 demo: setup
 	$(BIN)/ganzoo train dcgan_digits --out runs/demo --force --backend tensorflow
 	$(BIN)/ganzoo sample runs/demo --n 64 --seed 0 --out runs/demo/samples.png
-	@echo "demo: samples in runs/demo/samples.png, generator in runs/demo/generator.keras"
+	$(BIN)/ganzoo export runs/demo --out runs/demo/export --force --backend tensorflow
+	@echo "demo: samples in runs/demo/samples.png, generator in runs/demo/generator.keras," \
+		"SavedModel and TFLite files in runs/demo/export/"
 
 test: setup data
 	@for backend in $(BACKENDS); do \

@@ -10,6 +10,7 @@ import pytest
 import ganzoo
 from ganzoo import cli, models, presets
 from ganzoo.export import entry
+from ganzoo.metrics import evaluate
 
 EXPORTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exported")
 
@@ -72,6 +73,21 @@ def test_shipped_preset_loads_and_matches_its_tflite_export(name, monkeypatch):
         assert os.path.isfile(os.path.join(folder, filename)), filename
     assert os.path.getsize(os.path.join(folder, "generator_int8.tflite")) <= 0.3 * os.path.getsize(
         os.path.join(folder, "generator.tflite"))
+    # The shipped generator is trained: it draws every class, and its recall is far from zero.
+    dataset = presets.read_metadata(name)["dataset"]
+    scores = evaluate.evaluate(gan, dataset, n=500, metrics=["precision_recall", "class_balance"],
+                               verbose=0)["metrics"]
+    assert scores["classes_present"] == 10 and scores["recall"] > 0.3, scores
+
+
+def test_cli_samples_a_shipped_preset_by_name(tmp_path, monkeypatch):
+    monkeypatch.delenv(presets.ENV_DIR, raising=False)
+    out = tmp_path / "grid.png"
+    assert cli.main(["sample", "dcgan_fashion_mnist", "--n", "64", "--out", str(out)]) == 0
+    from PIL import Image
+
+    with Image.open(out) as grid:
+        assert grid.size[0] > 8 * 28 and grid.size[1] > 8 * 28
 
 
 @pytest.fixture(scope="module")

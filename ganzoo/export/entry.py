@@ -148,12 +148,13 @@ def model_card(metadata: dict, folder: str, rows) -> str:
         "",
         "## Data and training",
         "",
-        f"Dataset `{metadata['dataset']}` (train split). Trained with `ganzoo train` on the "
+        f"Dataset `{metadata['dataset']}` (train split). Trained on the "
         f"{training.get('backend', '?')} backend (Keras {training.get('keras', '?')}), "
         f"{training.get('generator_steps', '?')} generator steps in "
         f"{training.get('fit_seconds', '?')} s of `fit` on {training.get('machine', '?')} "
         f"({training.get('accelerator', 'cpu')}), "
-        f"{training.get('date', '?')}.",
+        f"{training.get('date', '?')}." + (f" {training['note'][0].upper()}{training['note'][1:]}."
+                                           if training.get("note") else ""),
         "",
         "Config:",
         "",
