@@ -41,6 +41,12 @@ def test_preset_round_trip_lists_and_fine_tunes(tmp_path, monkeypatch):
     assert metadata["dataset"] == "digits" and metadata["backend"] == keras.backend.backend()
     assert metadata["parameters"]["generator"] == gan.generator.count_params()
 
+    # A preset also takes a new compile (fresh optimizers) before fine-tuning.
+    again = ganzoo.from_preset("tiny")
+    again.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4))
+    again.fit(images(), batch_size=8, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(again.g_optimizer.iterations)) == 4
+
     # Fine-tuning: it comes compiled with its optimizer state; fit continues from there.
     before = loaded.generate(6, seed=1)
     assert int(keras.ops.convert_to_numpy(loaded.g_optimizer.iterations)) == 4
@@ -109,8 +115,14 @@ def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp
     assert metadata["training"]["generator_steps"] == 2
     assert metadata["metrics"]["n"] == 100 and "fid" in metadata["metrics"]["real_floor"]
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
-    for words in ("## Metrics", "real floor", "generator_int8.tflite", "(gated)", "tflite_fp32 | 1"):
+    for words in ("## Metrics", "real floor", "generator_int8.tflite", "(gated)", "tflite_fp32 | 1",
+                  "FID change"):
         assert words in card, words
+    int8 = metadata["export"]["formats"]["tflite_int8"]
+    assert int8["fid_change"] == pytest.approx(
+        int8["fid"] - metadata["export"]["fid_check"]["keras_fid"])
+    fp32 = metadata["export"]["formats"]["tflite"]
+    assert abs(fp32["fid_change"]) < 1e-3  # the fp32 file draws the same images
     gan = ganzoo.from_preset(out)
     original = keras.saving.load_model(os.path.join(digits_run, "gan.keras"))
     np.testing.assert_array_equal(gan.generate(4, seed=0), original.generate(4, seed=0))

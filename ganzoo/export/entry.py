@@ -89,6 +89,8 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
+        if report:
+            _quantized_fid(gan, staging, dataset, min(2000, report["n"]), export_facts)
         rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
                                rounds=latency_rounds)
 
@@ -115,6 +117,28 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
     return metadata
+
+
+def _quantized_fid(gan, folder, dataset, n, export_facts):
+    """Adds each TFLite file's FID (and its change from the Keras generator's) to `export_facts`.
+
+    Every runner gets the same `n` latents (seed 0) and is scored against the
+    same `n` training images with the dataset's shipped extractor.
+    """
+    from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
+    from ganzoo.runtime import TFLiteGenerator  # pylint: disable=import-outside-toplevel
+
+    reference = evaluate.reference_set(dataset, n, seed=0)
+    keras_fid = evaluate.evaluate_samples(gan.generate(reference.n, seed=0), dataset,
+                                          metrics=["fid"], reference=reference)["fid"]
+    export_facts["fid_check"] = {"n": reference.n, "seed": 0, "keras_fid": keras_fid}
+    for facts in export_facts["formats"].values():
+        if facts["path"].endswith(".tflite"):
+            samples = TFLiteGenerator(os.path.join(folder, facts["path"])).generate(reference.n,
+                                                                                    seed=0)
+            fid = evaluate.evaluate_samples(samples, dataset, metrics=["fid"],
+                                            reference=reference)["fid"]
+            facts["fid"], facts["fid_change"] = fid, fid - keras_fid
 
 
 def _size(path):
@@ -183,19 +207,27 @@ def model_card(metadata: dict, folder: str, rows) -> str:
     lines += [
         "## Files",
         "",
-        "| file | quantization | size | max abs error vs Keras | mean abs error |",
-        "| --- | --- | --- | --- | --- |",
+        "| file | quantization | size | max abs error vs Keras | mean abs error | FID change |",
+        "| --- | --- | --- | --- | --- | --- |",
         f"| `{presets.WEIGHTS_FILE}` | float32 (all GAN weights) | "
-        f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | |",
+        f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | | |",
     ]
     for facts in metadata["export"]["formats"].values():
         parity = facts["parity"]
         gate = " (gated)" if parity["gated"] else ""
         lines.append(
             f"| `{facts['path']}` | {facts['quantization']} | {facts['size_bytes'] / 1024:.0f} KiB | "
-            f"{parity['max_abs_error']:.2g}{gate} | {parity['mean_abs_error']:.2g} |"
+            f"{parity['max_abs_error']:.2g}{gate} | {parity['mean_abs_error']:.2g} | "
+            f"{'' if 'fid_change' not in facts else format(facts['fid_change'], '+.3g')} |"
         )
     lines.append("")
+    check = metadata["export"].get("fid_check")
+    if check:
+        lines.append(
+            f"FID change: the file's FID minus the Keras generator's ({check['keras_fid']:.4g}), "
+            f"both on the same {check['n']} latents against {check['n']} training images."
+        )
+        lines.append("")
     lines.append(
         f"Errors over {metadata['export']['parity']['num_latents']} fixed latents; gated files "
         f"must agree with Keras to {metadata['export']['parity']['tolerance']:g} or the export "
