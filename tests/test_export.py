@@ -138,11 +138,17 @@ def test_mlp_generator_exports_every_format(mlp_export):
     assert metadata["output"]["shape"] == [None, 2]
     for fmt in ("saved_model", "tflite"):
         assert metadata["formats"][fmt]["parity"]["max_abs_error"] <= 1e-4
+    expected = sampling.generate(generator, 64, seed=4)
     for fmt, name in TFLITE_FILES.items():
-        points = TFLiteGenerator(out / name).generate(9, seed=4, batch_size=4)
-        assert points.shape == (9, 2) and np.all(np.isfinite(points))
-        tolerance = 1e-4 if fmt == "tflite" else 0.1
-        np.testing.assert_allclose(points, sampling.generate(generator, 9, seed=4), atol=tolerance)
+        points = TFLiteGenerator(out / name).generate(64, seed=4, batch_size=7)
+        assert points.shape == (64, 2) and np.all(np.isfinite(points))
+        if fmt == "tflite":
+            np.testing.assert_allclose(points, expected, rtol=0, atol=1e-4)
+        else:
+            # Unbounded 2-D outputs: judge the quantization error against the points' spread
+            # (a latent outside the calibration range may saturate one int8 activation).
+            error = np.abs(points - expected)
+            assert error.mean() < 0.05 * expected.std(), (fmt, error.mean(), expected.std())
 
 
 def test_export_that_disagrees_with_keras_is_refused_and_leaves_nothing(dcgan, tmp_path):
