@@ -66,6 +66,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=None,
                         help="train one epoch of this many steps instead of the config's schedule")
     parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the report, JSON and plots")
+    parser.add_argument("--note", default=None, help="a sentence added under the report's header")
     parser.add_argument("--dry-run", action="store_true",
                         help="only rewrite the report from the runs already recorded")
     args = parser.parse_args(argv)
@@ -226,7 +227,7 @@ def cell(stats, fmt):
     return f"{mean:{fmt}} ± {std:{fmt}}"
 
 
-def markdown(runs, tables, summaries, total_seconds):
+def markdown(runs, tables, summaries, total_seconds, note=None):
     """The report: machines, settings, then one ranked table per dataset."""
     machines = sorted({f"{r['cpu']}, {r['cores']} cores, {r['platform']}" for r in runs})
     software = sorted({f"{r['backend']}, Keras {r['keras']}, Python {r['python']}" for r in runs})
@@ -239,6 +240,7 @@ def markdown(runs, tables, summaries, total_seconds):
         f"- runs from {dates[0]} to {dates[-1]} (UTC)",
         f"- total wall time of the runs in this report: {total_seconds:.1f} s "
         f"({total_seconds / 3600:.2f} h; the sum of the s/run column times the seeds)",
+        *([f"- note: {note}"] if note else []),
         "",
         f"Protocol (VEEGAN, PacGAN): {SAMPLES} samples; a sample is high quality within 3 std of "
         "its nearest mode; a mode is covered if it is the nearest mode of a high-quality sample; "
@@ -274,12 +276,12 @@ def finite_or_none(value):
     return value if isinstance(value, float) and math.isfinite(value) else None
 
 
-def write_outputs(out, runs, summaries, tables, total_seconds):
+def write_outputs(out, runs, summaries, tables, total_seconds, note=None):
     """Writes mode_collapse.md and mode_collapse.json under `out`; returns their paths."""
     os.makedirs(out, exist_ok=True)
     report = os.path.join(out, "mode_collapse.md")
     with open(report, "w", encoding="utf-8") as f:
-        f.write(markdown(runs, tables, summaries, total_seconds))
+        f.write(markdown(runs, tables, summaries, total_seconds, note))
     results = {
         "samples": SAMPLES,
         "total_seconds": total_seconds,
@@ -356,7 +358,7 @@ def main(argv=None):
         print(f"best on {dataset}: {ranked[0]} (modes covered, then % high quality, "
               "then lower reverse KL)", flush=True)
     total_seconds = sum(r["seconds"] for r in recorded)
-    for path in write_outputs(args.out, recorded, summaries, tables, total_seconds):
+    for path in write_outputs(args.out, recorded, summaries, tables, total_seconds, args.note):
         print(f"wrote {path}", flush=True)
     return 0
 
