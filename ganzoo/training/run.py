@@ -19,6 +19,7 @@ import yaml
 from keras import ops
 
 from ganzoo import callbacks, data, metrics, models
+from ganzoo.training import step
 
 logger = logging.getLogger(__name__)
 
@@ -75,23 +76,6 @@ def build_from_config(config):
     return gan
 
 
-def accelerator():
-    """The device `fit` ran on, e.g. ``"cpu"`` or ``"gpu: NVIDIA H100 80GB HBM3"``."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax  # pylint: disable=import-outside-toplevel
-
-        device = jax.devices()[0]
-        return device.platform if device.platform == "cpu" else f"{device.platform}: {device.device_kind}"
-    if backend == "torch":
-        import torch  # pylint: disable=import-outside-toplevel
-
-        return f"gpu: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-
-
 def write_run_facts(out, gan, seconds):
     """Writes ``run.json``: how long `fit` took, where, on which backend, for how many steps."""
     facts = {
@@ -101,7 +85,7 @@ def write_run_facts(out, gan, seconds):
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "accelerator": accelerator(),
+        "accelerator": step.accelerator(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:

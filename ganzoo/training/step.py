@@ -30,6 +30,16 @@ elif _BACKEND == "jax":
     import jax
 
 
+def accelerator():
+    """The device Keras computes on, e.g. ``"cpu"`` or ``"gpu: NVIDIA H100 80GB HBM3"``."""
+    if _BACKEND == "jax":
+        device = jax.devices()[0]
+        return device.platform if device.platform == "cpu" else f"{device.platform}: {device.device_kind}"
+    if _BACKEND == "torch":
+        return f"gpu: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
 def minimize(loss_fn, variables, optimizer):
     """Computes `loss_fn`'s gradients for `variables` and applies them.
 
