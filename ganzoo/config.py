@@ -53,6 +53,8 @@ class ModelConfig:
     augment: Optional[list] = _field(None, help="DiffAugment transforms, e.g. [translation]")
     pack: int = _field(1, minimum=1, help="PacGAN: samples per discriminator input")
     num_generators: int = _field(1, minimum=1, help="MAD-GAN: a mixture of K generators")
+    conditional: Optional[str] = _field(None, help="class-conditional GAN head: projection or acgan")
+    classification_weight: float = _field(1.0, minimum=0.0, help="ACGAN class-loss weight")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -246,19 +248,37 @@ def _check_names(config):
             "Key 'model.num_generators' > 1 (MAD-GAN) uses its own multi-class loss and no "
             "packing: leave 'model.loss' at non_saturating and 'model.pack' at 1."
         )
+    builders = (("generator", family.build_generator), ("discriminator", family.build_discriminator))
+    excluded = ("name", "latent_dim", "num_outputs")
+    if model.conditional is not None:
+        if model.conditional not in models.conditional.HEADS:
+            close = difflib.get_close_matches(str(model.conditional), models.conditional.HEADS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"Key 'model.conditional' must be one of {list(models.conditional.HEADS)}, "
+                f"got {model.conditional!r}.{hint}"
+            )
+        if model.family != "dcgan" or model.num_generators != 1 or model.pack != 1:
+            raise ConfigError(
+                "Key 'model.conditional' needs 'model.family: dcgan', one generator and no packing."
+            )
+        if info.num_classes is None:
+            raise ConfigError(
+                f"Key 'model.conditional' needs a dataset with labels; {info.name!r} has none."
+            )
+        builders = (("generator", models.conditional.build_conditional_generator),
+                    ("discriminator", family.build_discriminator))
+        excluded += ("num_classes", "pack")
     if config.data.batch_size % model.pack:
         raise ConfigError(
             f"Key 'data.batch_size' ({config.data.batch_size}) must be a multiple of "
             f"'model.pack' ({model.pack})."
         )
-    for role, builder in (
-        ("generator", family.build_generator),
-        ("discriminator", family.build_discriminator),
-    ):
+    for role, builder in builders:
         accepted = [
             p.name
             for p in inspect.signature(builder).parameters.values()
-            if p.kind is p.KEYWORD_ONLY and p.name not in ("name", "latent_dim", "num_outputs")
+            if p.kind is p.KEYWORD_ONLY and p.name not in excluded
         ]
         for key in getattr(config.model, role):
             if key not in accepted:

@@ -2,7 +2,8 @@
 
 A model's test module subclasses `GANConformance`, names the class
 `Test<Model>` and provides `build_model(seed)` (an uncompiled GAN) and
-`make_data(n)` (a float32 array of samples). pytest then runs each check below
+`make_data(n)` (a float32 array of samples), and conditional models
+`make_labels(n)`. pytest then runs each check below
 for that model; `make test` runs pytest once per Keras backend.
 """
 
@@ -57,9 +58,14 @@ class GANConformance:
     def data(self):
         return np.asarray(self.make_data(N_SAMPLES), dtype="float32")
 
+    def make_labels(self, n):
+        """Labels of the `n` samples for conditional models; None for unconditional ones."""
+        return None
+
     def fit(self, model, epochs=1):
         return model.fit(
-            self.data(), batch_size=BATCH_SIZE, epochs=epochs, shuffle=False, verbose=0
+            self.data(), self.make_labels(N_SAMPLES), batch_size=BATCH_SIZE, epochs=epochs,
+            shuffle=False, verbose=0,
         )
 
     # -------------------------------------------------------------- checks

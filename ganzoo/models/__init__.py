@@ -4,6 +4,7 @@ import difflib
 
 from ganzoo.models import dcgan, mlp
 from ganzoo.models.base import GAN
+from ganzoo.models.conditional import ConditionalGAN, build_conditional_gan
 from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
@@ -30,6 +31,8 @@ def build_gan(
     generator=None,
     discriminator=None,
     num_generators=1,
+    conditional=None,
+    num_classes=None,
     **gan_kwargs,
 ):
     """Builds a `GAN` of a registered family for samples of `sample_shape`.
@@ -42,6 +45,9 @@ def build_gan(
         discriminator: Extra keyword arguments of its `build_discriminator`.
         num_generators: K > 1 builds a `MixtureGAN` (MAD-GAN) of K generators
             and a (K + 1)-way discriminator.
+        conditional: "projection" or "acgan" builds a `ConditionalGAN` with
+            that discriminator head (family "dcgan" only).
+        num_classes: Classes of a conditional GAN.
         **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, pack, seed, ...);
             `pack` is also passed to the discriminator builder.
 
@@ -49,6 +55,18 @@ def build_gan(
         An uncompiled `GAN`.
     """
     module = get_family(family)
+    if conditional is not None:
+        if module is not dcgan or num_generators != 1:
+            raise ValueError(
+                f"conditional GANs use the dcgan family with one generator, got family {family!r} "
+                f"and num_generators={num_generators}."
+            )
+        if num_classes is None:
+            raise ValueError("a conditional GAN needs num_classes; use a dataset with labels.")
+        return build_conditional_gan(
+            sample_shape, latent_dim=latent_dim, num_classes=num_classes, head=conditional,
+            generator=generator, discriminator=discriminator, **gan_kwargs,
+        )
     discriminator = dict(discriminator or {})
     if gan_kwargs.get("pack", 1) != 1:
         discriminator["pack"] = gan_kwargs["pack"]  # D's input holds `pack` samples
@@ -71,4 +89,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "MixtureGAN", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]
+__all__ = ["GAN", "ConditionalGAN", "MixtureGAN", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]

@@ -221,12 +221,13 @@ class GAN(keras.Model):
 
     @stateless_train_step
     def train_step(self, data):
-        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        # `labels` is None for image-only batches; unconditional GANs ignore it.
+        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         batch_size = ops.shape(real)[0]
 
         for _ in range(1 if self._pretraining else self.d_steps_per_g_step):
             d_loss, probabilities = minimize(
-                lambda: self.discriminator_loss(real, batch_size),
+                lambda: self.discriminator_loss(real, batch_size, labels),
                 self.discriminator.trainable_variables,
                 self.d_optimizer,
             )
@@ -236,7 +237,7 @@ class GAN(keras.Model):
 
         if not self._pretraining:
             g_loss, _ = minimize(
-                lambda: self.generator_loss(batch_size),
+                lambda: self.generator_loss(batch_size, labels),
                 self.generator.trainable_variables,
                 self.g_optimizer,
             )
@@ -253,7 +254,7 @@ class GAN(keras.Model):
             samples = self.augmenter(samples, training=training)
         return self.discriminator(pack_samples(samples, self.pack), training=training)
 
-    def discriminator_loss(self, real, batch_size):
+    def discriminator_loss(self, real, batch_size, labels=None):
         """Returns the discriminator loss on `real` and fresh fakes, and D's mean probabilities."""
         fake = ops.stop_gradient(
             self.generator(self.sample_latents(batch_size), training=True)
@@ -270,18 +271,22 @@ class GAN(keras.Model):
         """The discriminator's real-vs-fake logit for gradient penalties (no augmentation, no state updates)."""
         return self.discriminator(pack_samples(samples, self.pack), training=False)
 
-    def penalties(self, real, fake):
-        """The weighted gradient penalty and R1 terms of the discriminator loss."""
+    def penalties(self, real, fake, judge=None):
+        """The weighted gradient penalty and R1 terms of the discriminator loss.
+
+        `judge` maps samples to real-vs-fake logits (default `self.judge`).
+        """
+        judge = judge or self.judge
         total = 0.0
         if self.gradient_penalty_weight:
             total += self.gradient_penalty_weight * regularizers.gradient_penalty(
-                self.judge, real, fake, seed=self.seed_generator
+                judge, real, fake, seed=self.seed_generator
             )
         if self.r1_weight:
-            total += 0.5 * self.r1_weight * regularizers.r1(self.judge, real)
+            total += 0.5 * self.r1_weight * regularizers.r1(judge, real)
         return total
 
-    def generator_loss(self, batch_size):
+    def generator_loss(self, batch_size, labels=None):
         """Returns the generator loss on a fresh batch of fakes."""
         fake = self.generator(self.sample_latents(batch_size), training=True)
         return self.adversarial_loss.generator(self.critic(fake, training=True)), {}
@@ -342,7 +347,7 @@ class GAN(keras.Model):
 
         return presets.save_preset(self, directory, metadata=metadata, overwrite=overwrite)
 
-    def generate(self, n, *, seed=None, batch_size=256):
+    def generate(self, n, *, labels=None, seed=None, batch_size=256):
         """Draws `n` samples from the generator in inference mode.
 
         Latents come from NumPy's generator seeded with `seed`, so a seed gives
@@ -351,13 +356,15 @@ class GAN(keras.Model):
 
         Args:
             n: Number of samples.
+            labels: Conditional GANs only: one class per sample, or one class
+                for all; None cycles through the classes.
             seed: Integer seed for the latents; None draws fresh ones.
             batch_size: Samples per generator call.
 
         Returns:
             A float32 NumPy array of `n` samples (images in [-1, 1]).
         """
-        return generate(self.sampling_generator, n, seed=seed, batch_size=batch_size)
+        return generate(self.sampling_generator, n, labels=labels, seed=seed, batch_size=batch_size)
 
     # ---------------------------------------------------------- serialization
     def get_config(self):

@@ -103,6 +103,31 @@ def build_discriminator(
     Raises:
         ValueError: if `batch_norm=True` and `spectral_norm=True` are both given.
     """
+    images = keras.Input(packed_shape(image_shape, pack), name="images")
+    x = discriminator_features(
+        images, image_shape, base_filters=base_filters, batch_norm=batch_norm,
+        spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev,
+        minibatch_group_size=minibatch_group_size,
+    )
+    logits = spectral_normalized(layers.Dense(num_outputs), spectral_norm)(x)
+    return keras.Model(images, logits, name=name)
+
+
+def discriminator_features(
+    images,
+    image_shape,
+    *,
+    base_filters=64,
+    batch_norm=None,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    minibatch_group_size=4,
+):
+    """The discriminator's strided-conv stack on the symbolic `images`, flattened.
+
+    Shared by `build_discriminator` and the conditional discriminators of
+    `ganzoo.models.conditional`; the arguments are `build_discriminator`'s.
+    """
     if batch_norm and spectral_norm:
         raise ValueError(
             "batch_norm=True and spectral_norm=True do not combine; leave batch_norm "
@@ -110,7 +135,6 @@ def build_discriminator(
         )
     batch_norm = not spectral_norm if batch_norm is None else batch_norm
     _, _, n_up = upsampling_plan(image_shape)
-    images = keras.Input(packed_shape(image_shape, pack), name="images")
     x = images
     for i in range(max(n_up, 2)):
         conv = layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same")
@@ -120,6 +144,4 @@ def build_discriminator(
         x = layers.LeakyReLU(0.2)(x)
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)
-    x = layers.Flatten()(x)
-    logits = spectral_normalized(layers.Dense(num_outputs), spectral_norm)(x)
-    return keras.Model(images, logits, name=name)
+    return layers.Flatten()(x)

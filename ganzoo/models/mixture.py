@@ -97,7 +97,7 @@ class MixtureGAN(GAN):
     def _real_labels(self, batch_size):
         return ops.full((batch_size,), self.num_generators, dtype="int32")
 
-    def discriminator_loss(self, real, batch_size):
+    def discriminator_loss(self, real, batch_size, labels=None):
         fake = ops.stop_gradient(self.generator(self.sample_latents(batch_size), training=True))
         real_logits = self.critic(real, training=True)
         fake_logits = self.critic(fake, training=True)
@@ -112,7 +112,7 @@ class MixtureGAN(GAN):
             "d_fake": real_probability(fake_logits),
         }
 
-    def generator_loss(self, batch_size):
+    def generator_loss(self, batch_size, labels=None):
         fake = self.generator(self.sample_latents(batch_size), training=True)
         logits = self.critic(fake, training=True)
         return self._cross_entropy(self._real_labels(batch_size), logits), {}

@@ -10,18 +10,69 @@ def latents(n, latent_dim, *, seed=None):
     return np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)
 
 
-def generate(generator, n, *, seed=None, batch_size=256):
+LABEL_EMBEDDING = "label_embedding"  # the layer name that marks a conditional generator
+
+
+def num_classes(generator):
+    """Classes of a conditional generator (inputs `[z, label]`), or None for an unconditional one."""
+    if len(generator.inputs) != 2:
+        return None
+    try:
+        return int(generator.get_layer(LABEL_EMBEDDING).input_dim)
+    except ValueError:
+        raise ValueError(
+            f"generator {generator.name!r} has 2 inputs but no {LABEL_EMBEDDING!r} layer; "
+            "build conditional generators with ganzoo.models.conditional."
+        ) from None
+
+
+def check_labels(labels, n, classes):
+    """Returns `labels` as an int32 array of shape `(n,)`, or raises a one-line ValueError.
+
+    `labels=None` cycles through the classes (0, 1, ..., classes - 1, 0, ...);
+    a single integer asks for `n` samples of that class.
+    """
+    if classes is None:
+        if labels is not None:
+            raise ValueError("this generator is unconditional; drop `labels` (or --labels).")
+        return None
+    if labels is None:
+        return (np.arange(n) % classes).astype(np.int32)
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = np.full((n,), array)
+    if array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(f"labels must be integers in [0, {classes - 1}], got dtype {array.dtype}.")
+    if array.shape != (n,):
+        raise ValueError(
+            f"got {array.size} labels for {n} samples; give one label per sample or a single label."
+        )
+    bad = array[(array < 0) | (array >= classes)]
+    if bad.size:
+        raise ValueError(
+            f"label {int(bad[0])} is out of range; this generator has {classes} classes, "
+            f"labels 0..{classes - 1}."
+        )
+    return array.astype(np.int32)
+
+
+def generate(generator, n, *, seed=None, batch_size=256, labels=None):
     """Runs a generator model in inference mode on `n` seeded latents, in batches.
 
-    Works for any single-input generator (e.g. a loaded `generator.keras`);
-    `GAN.generate` calls it.
+    Works for any single-input generator (e.g. a loaded `generator.keras`) and
+    for conditional generators (inputs `[z, label]`), which take `labels`
+    (see `check_labels`); `GAN.generate` calls it.
     """
+    check_int("n", n, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
-    z = latents(n, generator.input_shape[-1], seed=seed)
-    chunks = [
-        ops.convert_to_numpy(generator(z[i : i + batch_size], training=False))
-        for i in range(0, n, batch_size)
-    ]
+    labels = check_labels(labels, n, num_classes(generator))
+    z = latents(n, int(generator.inputs[0].shape[-1]), seed=seed)
+    chunks = []
+    for i in range(0, n, batch_size):
+        inputs = z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]]
+        chunks.append(ops.convert_to_numpy(generator(inputs, training=False)))
     return np.concatenate(chunks).astype(np.float32)
 
 

@@ -60,6 +60,7 @@ def build_from_config(config):
         augment=model.augment,
         pack=model.pack,
         num_generators=model.num_generators,
+        **conditional_kwargs(config, info),
         seed=config.train.seed,
         name=config.name,
     )
@@ -74,6 +75,17 @@ def build_from_config(config):
         loss=model.loss,
     )
     return gan
+
+
+def conditional_kwargs(config, info):
+    """The `build_gan` arguments of a conditional config ({} for an unconditional one)."""
+    if config.model.conditional is None:
+        return {}
+    return {
+        "conditional": config.model.conditional,
+        "num_classes": info.num_classes,
+        "classification_weight": config.model.classification_weight,
+    }
 
 
 def write_run_facts(out, gan, seconds):
@@ -112,6 +124,7 @@ def train(config, *, force=False, verbose="auto"):
         batch_size=config.data.batch_size,
         seed=config.train.seed,
         limit=config.data.limit,
+        with_labels=config.model.conditional is not None,
     )
     if config.train.steps_per_epoch:
         dataset = dataset.repeat()  # a fixed step count must never run out of batches

@@ -1,0 +1,148 @@
+"""Conditional GANs (projection and ACGAN heads) through the conformance suite, and labels."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from conformance import GANConformance
+from ganzoo import config as config_lib
+from ganzoo.models import ConditionalGAN, build_gan
+from ganzoo.models import conditional, dcgan
+from ganzoo.models.sampling import check_labels, generate
+
+NUM_CLASSES = 3
+
+
+def images(n):
+    return np.random.default_rng(0).uniform(-1, 1, (n, 8, 8, 1))
+
+
+def labels(n):
+    return np.arange(n) % NUM_CLASSES
+
+
+def tiny_conditional(seed, head, **gan_kwargs):
+    return build_gan(
+        "dcgan", (8, 8, 1), latent_dim=8, seed=seed, conditional=head, num_classes=NUM_CLASSES,
+        generator={"base_filters": 4}, discriminator={"base_filters": 4}, **gan_kwargs,
+    )
+
+
+class TestProjectionCGAN(GANConformance):
+    """Projection discriminator (Miyato & Koyama 2018), R1 and an EMA generator."""
+
+    def build_model(self, seed):
+        return tiny_conditional(seed, "projection", r1_weight=1.0, ema_decay=0.9)
+
+    def make_data(self, n):
+        return images(n)
+
+    def make_labels(self, n):
+        return labels(n)
+
+
+class TestACGAN(GANConformance):
+    """ACGAN (Odena et al. 2017): real/fake logit plus class logits, hinge loss, DiffAugment."""
+
+    loss = "hinge"
+
+    def build_model(self, seed):
+        return tiny_conditional(seed, "acgan", augment=["translation"], classification_weight=0.5)
+
+    def make_data(self, n):
+        return images(n)
+
+    def make_labels(self, n):
+        return labels(n)
+
+
+def test_the_label_changes_the_sample_and_labels_are_honoured():
+    keras.utils.set_random_seed(0)
+    gan = tiny_conditional(0, "projection")
+    same_latent = gan.generate(NUM_CLASSES, labels=[0, 1, 2], seed=5)
+    per_class = [gan.generate(1, labels=k, seed=5)[0] for k in range(NUM_CLASSES)]
+    # Sample i of a batch uses latent i, so compare class k's first latent only.
+    np.testing.assert_allclose(same_latent[0], per_class[0], atol=1e-5)
+    assert not np.allclose(per_class[0], per_class[1])
+    default = gan.generate(6, seed=5)  # cycles 0, 1, 2, 0, 1, 2
+    np.testing.assert_allclose(default, gan.generate(6, labels=labels(6), seed=5), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([0, 1], "got 2 labels for 3 samples"),
+        ([0, 1, 3], "label 3 is out of range"),
+        ([0, -1, 2], "label -1 is out of range"),
+        ([0.5, 1, 2], "must be integers"),
+        (["a", "b", "c"], "must be integers"),
+    ],
+)
+def test_bad_labels_give_one_line_errors(bad, message):
+    with pytest.raises(ValueError, match=message) as error:
+        check_labels(bad, 3, NUM_CLASSES)
+    assert "\n" not in str(error.value)
+
+
+def test_unconditional_generator_refuses_labels():
+    keras.utils.set_random_seed(0)
+    generator = dcgan.build_generator((8, 8, 1), latent_dim=4, base_filters=4)
+    with pytest.raises(ValueError, match="unconditional"):
+        generate(generator, 2, labels=[0, 1])
+
+
+def test_training_needs_labels():
+    keras.utils.set_random_seed(0)
+    gan = tiny_conditional(0, "acgan")
+    gan.compile(d_optimizer="adam", g_optimizer="adam")
+    with pytest.raises(ValueError, match="with_labels=True"):
+        gan.fit(images(8).astype("float32"), batch_size=4, epochs=1, verbose=0)
+
+
+def test_mismatched_networks_are_refused():
+    keras.utils.set_random_seed(0)
+    generator = conditional.build_conditional_generator((8, 8, 1), latent_dim=4, num_classes=3)
+    projection = conditional.build_projection_discriminator((8, 8, 1), num_classes=3)
+    with pytest.raises(ValueError, match="acgan discriminator"):
+        ConditionalGAN(generator, projection, latent_dim=4, num_classes=3, head="acgan")
+    with pytest.raises(ValueError, match="build_conditional_generator"):
+        ConditionalGAN(generator, projection, latent_dim=4, num_classes=4)
+    with pytest.raises(ValueError, match="Unknown conditional head"):
+        ConditionalGAN(generator, projection, latent_dim=4, num_classes=3, head="proj")
+
+
+def test_saved_generator_keeps_its_classes(tmp_path):
+    keras.utils.set_random_seed(0)
+    gan = tiny_conditional(0, "projection")
+    path = os.path.join(tmp_path, "generator.keras")
+    gan.generator.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        generate(reloaded, 4, labels=[2, 1, 0, 2], seed=1),
+        generate(gan.generator, 4, labels=[2, 1, 0, 2], seed=1),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="out of range"):
+        generate(reloaded, 1, labels=[NUM_CLASSES])
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"conditional": "projektion"}, "Did you mean 'projection'"),
+        ({"conditional": "acgan", "family": "mlp"}, "needs 'model.family: dcgan'"),
+    ],
+)
+def test_config_checks_conditional_keys(tmp_path, model, message):
+    base = {"family": "dcgan", "latent_dim": 8, **model}
+    raw = {"name": "c", "model": base, "data": {"dataset": "digits"}}
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.from_dict(raw)
+
+
+def test_conditional_zoo_configs_build():
+    for name in ("cgan_digits", "cgan_fashion_mnist", "acgan_fashion_mnist"):
+        config = config_lib.load(name)
+        assert config.model.conditional in conditional.HEADS
