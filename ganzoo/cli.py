@@ -1,4 +1,4 @@
-"""The `ganzoo` command: list | train | sample | evaluate | export.
+"""The `ganzoo` command: list | train | sample | augment | evaluate | export.
 
 Keras reads its backend once, at import, so this module parses the command line
 first, sets `KERAS_BACKEND` from `--backend`, and only then imports Keras and
@@ -31,6 +31,15 @@ def _positive_int(text):
     return value
 
 
+def _labels(text):
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}"
+        ) from None
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="ganzoo", description="Train and sample GANs on TensorFlow, JAX or PyTorch."
@@ -55,9 +64,21 @@ def _parser():
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
     sample.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
-    sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--n", type=_positive_int,
+                        help="number of samples (default 64, or one per label given)")
+    sample.add_argument("--labels", type=_labels,
+                        help="conditional models: one class for all samples, or one per sample, e.g. 0,1,2")
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
+
+    augment = commands.add_parser(
+        "augment", help="write a labelled synthetic dataset (one folder per class) from a conditional model"
+    )
+    augment.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
+    augment.add_argument("--per-class", type=_positive_int, required=True, help="images per class")
+    augment.add_argument("--out", required=True, help="folder to create (must not exist or be empty)")
+    augment.add_argument("--seed", type=int, default=0, help="latent seed; class k uses seed + k (default 0)")
+    augment.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     evaluate = commands.add_parser(
         "evaluate", help="score a trained generator against a dataset, beside the real-data floor"
@@ -89,7 +110,7 @@ def _parser():
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample, evaluate, export):
+    for sub in (train, sample, augment, evaluate, export):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -122,10 +143,11 @@ def _is_user_error(error):
     from ganzoo.metrics.extractors import ExtractorError
     from ganzoo.models.loading import ModelFileError
     from ganzoo.presets import PresetError
+    from ganzoo.synthetic import SyntheticDataError
     from ganzoo.training.run import RunDirectoryError
 
-    return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError,
-                              ModelFileError, ExportError, ExtractorError, PresetError))
+    return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError, ModelFileError,
+                              ExportError, ExtractorError, PresetError, SyntheticDataError))
 
 
 def _run(args):
@@ -137,6 +159,8 @@ def _run(args):
         return _evaluate(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "augment":
+        return _augment(args)
     return _sample(args)
 
 
@@ -187,13 +211,33 @@ def _sample(args):
     from ganzoo import plots
     from ganzoo.models import sampling
 
+    labels = args.labels
+    n = args.n or (len(labels) if labels and len(labels) > 1 else 64)
+    if labels is not None and len(labels) == 1:
+        labels = labels[0]  # one class for every sample
     generator = _load_generator(args.model)
-    samples = sampling.generate(generator, args.n, seed=args.seed)
+    try:
+        samples = sampling.generate(generator, n, labels=labels, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(f"--labels: {e}") from e
     if samples.ndim == 2 and samples.shape[-1] == 2:
-        plots.scatter_plot(samples, args.out, title=f"{args.n} samples, seed {args.seed}")
+        plots.scatter_plot(samples, args.out, title=f"{n} samples, seed {args.seed}")
     else:
         plots.save_image_grid(samples, args.out)
-    print(f"ganzoo: wrote {args.n} samples to {args.out}")
+    print(f"ganzoo: wrote {n} samples to {args.out}")
+    return 0
+
+
+def _augment(args):
+    from ganzoo import synthetic
+
+    generator = _load_generator(args.model)
+    manifest = synthetic.write_labelled_dataset(
+        generator, args.out, per_class=args.per_class, seed=args.seed, source=args.model,
+        overwrite=args.force,
+    )
+    print(f"ganzoo: wrote {args.per_class} images x {manifest['num_classes']} classes to {args.out} "
+          f"(read it with keras.utils.image_dataset_from_directory)")
     return 0
 
 

@@ -48,6 +48,12 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
         raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
 
 
+def to_uint8(images) -> np.ndarray:
+    """Maps images in [-1, 1] to uint8 pixels (-1 -> 0, 1 -> 255); NaN -> mid grey, clipped."""
+    array = np.nan_to_num(to_numpy(images), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
 def image_grid(images, *, columns: int | None = None, scale: int | None = None) -> Image.Image:
     """Tiles a batch of images into one picture.
 
@@ -86,8 +92,7 @@ def image_grid(images, *, columns: int | None = None, scale: int | None = None) 
     gaps = (columns - 1) * GRID_GAP
     scale = scale or max(1, math.ceil((MIN_GRID_WIDTH - gaps) / (columns * width)))
 
-    array = np.nan_to_num(array, nan=0.0, posinf=1.0, neginf=-1.0)
-    pixels = np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    pixels = to_uint8(array)
     pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
     tile_h, tile_w = height * scale, width * scale
     grid_shape = (rows * tile_h + (rows - 1) * GRID_GAP, columns * tile_w + gaps, channels)

@@ -1,5 +1,6 @@
 """Conditional GANs (projection and ACGAN heads) through the conformance suite, and labels."""
 
+import json
 import os
 
 import keras
@@ -7,9 +8,10 @@ import numpy as np
 import pytest
 
 from conformance import GANConformance
+from ganzoo import cli, synthetic
 from ganzoo import config as config_lib
 from ganzoo.models import ConditionalGAN, build_gan
-from ganzoo.models import conditional, dcgan
+from ganzoo.models import conditional, dcgan, loading
 from ganzoo.models.sampling import check_labels, generate
 
 NUM_CLASSES = 3
@@ -146,3 +148,75 @@ def test_conditional_zoo_configs_build():
     for name in ("cgan_digits", "cgan_fashion_mnist", "acgan_fashion_mnist"):
         config = config_lib.load(name)
         assert config.model.conditional in conditional.HEADS
+
+
+# ------------------------------------------------------------------ the CLI
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("cgan") / "run")
+    status = cli.main(["train", "cgan_digits", "--epochs", "1", "--steps-per-epoch", "2",
+                       "--out", out, "--quiet"])
+    assert status == 0
+    return out
+
+
+def test_sample_with_labels(cgan_run, tmp_path, capsys):
+    path = str(tmp_path / "s.png")
+    assert cli.main(["sample", cgan_run, "--labels", "0,1,2", "--out", path]) == 0
+    assert "wrote 3 samples" in capsys.readouterr().out
+    assert cli.main(["sample", cgan_run, "--labels", "7", "--n", "4", "--out", path]) == 0
+    assert "wrote 4 samples" in capsys.readouterr().out
+
+
+def test_augment_writes_a_dataset_keras_reads(cgan_run, tmp_path, capsys):
+    out = str(tmp_path / "synthetic")
+    assert cli.main(["augment", cgan_run, "--per-class", "3", "--out", out, "--seed", "4"]) == 0
+    assert "3 images x 10 classes" in capsys.readouterr().out
+    manifest = json.load(open(os.path.join(out, "manifest.json")))
+    assert manifest["per_class"] == 3 and manifest["seed"] == 4 and manifest["generator"] == cgan_run
+    dataset = keras.utils.image_dataset_from_directory(
+        out, labels="inferred", color_mode="grayscale", image_size=(8, 8), shuffle=False, batch_size=64,
+    )
+    assert dataset.class_names == manifest["class_folders"]
+    _, folder_labels = next(iter(dataset))
+    np.testing.assert_array_equal(np.asarray(folder_labels), np.repeat(np.arange(10), 3))
+    # The PNGs hold what the generator made for those labels and seeds.
+    images, read_labels = synthetic.read_labelled_dataset(out)
+    generator = loading.load_generator(cgan_run)
+    expected = generate(generator, 3, labels=5, seed=4 + 5)
+    np.testing.assert_allclose(images[read_labels == 5], expected, atol=1 / 127.5 + 1e-6)
+
+
+def _one_line_exit_2(args, capsys, *words):
+    status = cli.main(args)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.count("\n") == 1 and err.startswith("ganzoo: error: ") and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def test_bad_labels_and_outputs_exit_2_and_keep_files(cgan_run, tmp_path, capsys):
+    png = str(tmp_path / "s.png")
+    _one_line_exit_2(["sample", cgan_run, "--labels", "0,10", "--out", png], capsys, "label 10 is out of range")
+    _one_line_exit_2(["sample", cgan_run, "--labels", "0,1", "--n", "3", "--out", png], capsys, "2 labels for 3")
+    assert not os.path.exists(png)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("precious")
+    _one_line_exit_2(["augment", cgan_run, "--per-class", "2", "--out", str(kept)], capsys, "not empty")
+    assert os.listdir(kept) == ["mine.txt"] and (kept / "mine.txt").read_text() == "precious"
+    generator = dcgan.build_generator((8, 8, 1), latent_dim=4, base_filters=4)
+    plain = str(tmp_path / "plain.keras")
+    generator.save(plain)
+    _one_line_exit_2(["sample", plain, "--labels", "1", "--out", png], capsys, "unconditional")
+    _one_line_exit_2(["augment", plain, "--per-class", "2", "--out", str(tmp_path / "a")], capsys,
+                     "unconditional")
+    assert not os.path.exists(tmp_path / "a")
+    assert sorted(os.listdir(tmp_path)) == ["kept", "plain.keras"]  # no staging folder left behind
+
+
+def test_non_integer_labels_exit_2():
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["sample", "x", "--labels", "0,a", "--out", "x.png"])
+    assert exit_info.value.code == 2
