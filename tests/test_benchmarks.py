@@ -1,10 +1,11 @@
-"""The mode-collapse benchmark script: records each run, resumes, reports every recorded run."""
+"""The benchmark scripts: mode collapse (records, resumes, reports) and augmentation."""
 
 import importlib.util
 import json
 import os
 
 import keras
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,3 +36,30 @@ def test_mode_collapse_records_resumes_and_reports(tmp_path, capsys):
     assert (tmp_path / "mode_collapse_gan_ring8.png").stat().st_size > 0
     summary = json.loads((tmp_path / "mode_collapse.json").read_text(encoding="utf-8"))
     assert summary["summary"]["gan_ring8 [--steps 3]"]["seeds"] == 2
+
+
+def test_augmentation_runs_the_three_arms_and_resumes(tmp_path, capsys):
+    script = load_script("augmentation")
+    args = ["--seeds", "1", "--gan-steps", "20", "--synthetic-per-class", "3", "--classifier-steps", "2",
+            "--out", str(tmp_path), "--backend", keras.backend.backend()]
+    assert script.main(args) == 0
+    assert script.main(args) == 0  # the recorded seed is reused
+    output = capsys.readouterr().out
+    assert "0 seeds to run, 1 recorded" in output
+    with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
+        runs = [json.loads(line) for line in f]
+    assert len(runs) == 1 and runs[0]["gan_generator_steps"] == 20
+    assert set(runs[0]["accuracy"]) == set(script.ARMS)
+    assert all(0.0 <= v <= 1.0 for v in runs[0]["accuracy"].values()) and 0.0 <= runs[0]["gan_test"] <= 1.0
+    report = (tmp_path / "augmentation.md").read_text(encoding="utf-8")
+    assert "(b) - (a), paired by seed" in report and "| (a) 1 000 real images |" in report
+
+
+def test_small_subset_takes_100_distinct_images_per_class():
+    script = load_script("augmentation")
+    y = np.repeat(np.arange(10), 150)
+    x = np.arange(len(y))
+    picked, labels = script.small_subset(x, y, seed=3)
+    assert len(set(picked.tolist())) == 1000
+    np.testing.assert_array_equal(np.bincount(labels), [100] * 10)
+    np.testing.assert_array_equal(y[picked], labels)
