@@ -158,6 +158,7 @@ def save_preset(gan, directory: str | os.PathLike, *, metadata: dict | None = No
             },
             "latent_dim": int(gan.latent_dim),
             "output_shape": list(gan.generator.output_shape[1:]),
+            "num_classes": getattr(gan, "num_classes", None),
             **(metadata or {}),
         }
         (staging / METADATA_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")

@@ -220,3 +220,23 @@ def test_non_integer_labels_exit_2():
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["sample", "x", "--labels", "0,a", "--out", "x.png"])
     assert exit_info.value.code == 2
+
+
+def test_zoo_entry_of_a_conditional_run_ships_a_preset_with_gan_test(cgan_run, tmp_path, capsys):
+    import ganzoo
+
+    out = str(tmp_path / "entry")
+    assert cli.main(["export", cgan_run, "--out", out, "--zoo-entry", "--quiet"]) == 0
+    metadata = json.load(open(os.path.join(out, "metadata.json")))
+    assert metadata["num_classes"] == 10 and metadata["export"] is None
+    report = json.load(open(os.path.join(out, "metrics.json")))
+    assert 0.0 <= report["metrics"]["label_accuracy"] <= 1.0
+    assert report["real_floor"]["label_accuracy"] > 0.9  # the shipped digits classifier on real test images
+    assert "No SavedModel or TFLite files" in open(os.path.join(out, "MODEL_CARD.md")).read()
+    gan = ganzoo.from_preset(out)
+    reference = loading.load_generator(cgan_run)
+    np.testing.assert_allclose(gan.generate(4, labels=[3, 3, 9, 0], seed=2),
+                               generate(reference, 4, labels=[3, 3, 9, 0], seed=2), atol=1e-5)
+    # Plain export of a two-input generator is refused in one line, writing nothing.
+    _one_line_exit_2(["export", cgan_run, "--out", str(tmp_path / "x")], capsys, "single-input generators")
+    assert not os.path.exists(tmp_path / "x")

@@ -29,6 +29,7 @@ import keras
 import yaml
 
 from ganzoo import plots, presets
+from ganzoo.models import sampling
 from ganzoo.export.errors import ExportError
 from ganzoo.export.generator import export_generator
 from ganzoo.export import latency
@@ -80,19 +81,30 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     staging_root = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.entry-", dir=parent)
     try:
         staging = os.path.join(staging_root, "entry")
-        export_facts = export_generator(gan, staging)
-        samples = gan.generate(64, seed=0)
-        plots.save_image_grid(samples, os.path.join(staging, "samples.png"))
+        classes = sampling.num_classes(gan.sampling_generator)
+        if classes is None:
+            export_facts = export_generator(gan, staging)
+            samples = gan.generate(64, seed=0)
+        else:
+            # SavedModel/TFLite export takes single-input generators; a conditional
+            # entry ships the preset only. One column per class in the grid.
+            os.makedirs(staging)
+            export_facts = None
+            samples = gan.generate(classes * classes, seed=0)
+        plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
+                              columns=classes)
 
         report = None
         if dataset in extractors.available_extractors():
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
-        if report:
-            _quantized_fid(gan, staging, dataset, min(2000, report["n"]), export_facts)
-        rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
-                               rounds=latency_rounds)
+        rows = []
+        if export_facts is not None:
+            if report:
+                _quantized_fid(gan, staging, dataset, min(2000, report["n"]), export_facts)
+            rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
+                                   rounds=latency_rounds)
 
         preset_dir = os.path.join(staging_root, "preset")
         metadata = {
@@ -167,7 +179,8 @@ def model_card(metadata: dict, folder: str, rows) -> str:
         "```python",
         "import ganzoo",
         f'gan = ganzoo.from_preset("{metadata["name"]}")   # compiled; fit() fine-tunes it',
-        "images = gan.generate(16, seed=0)",
+        "images = gan.generate(16, seed=0)" if not metadata.get("num_classes") else
+        "images = gan.generate(16, labels=3, seed=0)   # 16 images of class 3",
         "```",
         "",
         "## Data and training",
@@ -203,7 +216,17 @@ def model_card(metadata: dict, folder: str, rows) -> str:
             if not isinstance(value, list):
                 lines.append(f"| {key} | {value:.4g} | {report['real_floor'][key]:.4g} |")
         lines.append("")
-    export = metadata["export"]
+    if metadata["export"] is None:
+        lines += [
+            "## Files",
+            "",
+            f"`{presets.WEIGHTS_FILE}` (float32, all GAN weights and both optimizers' state, "
+            f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB), `config.json`, "
+            "`metadata.json`, `samples.png` (one column per class, latent seed 0). No SavedModel or "
+            "TFLite files: ganzoo's export takes single-input generators, and this generator takes "
+            "`[z, label]`.",
+        ]
+        return "\n".join(lines) + "\n"
     lines += [
         "## Files",
         "",

@@ -174,6 +174,11 @@ def _resolve_generator(generator_or_path):
 
 def _check_generator(generator):
     """Returns (latent_dim, output_shape) of a single-input, single-output generator."""
+    if len(generator.inputs) == 2 and sampling.num_classes(generator) is not None:
+        raise ExportError(
+            f"Export takes single-input generators; {generator.name!r} is conditional ([z, label]). "
+            "Ship it as a preset with --zoo-entry (no SavedModel/TFLite for conditional generators yet)."
+        )
     input_shape, output_shape = generator.input_shape, generator.output_shape
     if (
         not isinstance(input_shape, tuple)

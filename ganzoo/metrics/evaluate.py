@@ -19,6 +19,11 @@ Metric names (`METRICS`):
 * ``class_balance``: ``class_kl`` (KL of the predicted-class fractions to the
   training prior, in nats), ``classes_present``, ``dominant_fraction`` and
   ``class_fractions`` — the "data bias" report.
+
+For a conditional model, `evaluate` also reports ``label_accuracy``
+("GAN-test"): the extractor's classifier on the samples against the labels
+they were generated for (classes cycled), with the classifier's accuracy on
+real test images as its floor.
 """
 
 from __future__ import annotations
@@ -89,12 +94,13 @@ class _Reference:
         from ganzoo import data  # pylint: disable=import-outside-toplevel
 
         train, labels = data.load_arrays(dataset, "train", with_labels=True)
-        test, _ = data.load_arrays(dataset, "test")
+        test, test_labels = data.load_arrays(dataset, "test", with_labels=True)
         # Same n for every comparison: FID and the k-NN metrics depend on it.
         self.n = int(min(n, len(train), len(test)))
         rng = np.random.default_rng(seed)
         self.train = train[rng.permutation(len(train))[: self.n]]
-        self.test = test[rng.permutation(len(test))[: self.n]]
+        picked = rng.permutation(len(test))[: self.n]
+        self.test, self.test_labels = test[picked], test_labels[picked]
         counts = np.bincount(labels, minlength=int(labels.max()) + 1)
         self.prior = counts / counts.sum()
         self.extractor = extractor
@@ -143,9 +149,15 @@ def real_floor(dataset: str, *, metrics=None, n: int = DEFAULT_N, seed: int = 0,
                   metrics, seed)
 
 
-def _generate(model, n: int, seed: int, batch_size: int, progress) -> np.ndarray:
-    """Samples from a GAN (its `generate`) or a bare generator model."""
-    chunks, done = [], 0
+def _generate(model, n: int, seed: int, batch_size: int, progress):
+    """Samples from a GAN (its `generate`) or a bare generator model.
+
+    Returns `(samples, labels)`: the class each sample was asked for when the
+    generator is conditional (each chunk cycles through the classes), else None.
+    """
+    generator = model.sampling_generator if hasattr(model, "sampling_generator") else model
+    classes = sampling.num_classes(generator)
+    chunks, labels, done = [], [], 0
     while done < n:
         count = min(batch_size, n - done)
         # One seed per chunk, derived from `seed`, so results do not depend on progress output.
@@ -154,10 +166,12 @@ def _generate(model, n: int, seed: int, batch_size: int, progress) -> np.ndarray
             chunks.append(model.generate(count, seed=chunk_seed, batch_size=batch_size))
         else:
             chunks.append(sampling.generate(model, count, seed=chunk_seed, batch_size=batch_size))
+        if classes is not None:
+            labels.append(sampling.check_labels(None, count, classes))
         done += count
         if progress is not None:
             progress.update(done)
-    return np.concatenate(chunks)
+    return np.concatenate(chunks), (np.concatenate(labels) if classes is not None else None)
 
 
 def evaluate(model, dataset: str, *, n: int = DEFAULT_N, metrics=None, seed: int = 0,
@@ -184,14 +198,14 @@ def evaluate(model, dataset: str, *, n: int = DEFAULT_N, metrics=None, seed: int
     sampling.check_int("batch_size", batch_size, minimum=1)
     reference = reference_set(dataset, n, seed, extractor)
     progress = keras.utils.Progbar(reference.n, unit_name="sample") if verbose else None
-    samples = _generate(model, reference.n, seed, batch_size, progress)
+    samples, labels = _generate(model, reference.n, seed, batch_size, progress)
     expected = tuple(reference.train.shape[1:])
     if samples.shape[1:] != expected:
         raise ValueError(
             f"the model makes samples of shape {samples.shape[1:]}, but {dataset!r} images have "
             f"shape {expected}; evaluate the model against the dataset it was trained on"
         )
-    return {
+    report = {
         "dataset": dataset,
         "n": reference.n,
         "extractor": reference.extractor.name,
@@ -199,3 +213,11 @@ def evaluate(model, dataset: str, *, n: int = DEFAULT_N, metrics=None, seed: int
                                     reference=reference),
         "real_floor": real_floor(dataset, metrics=metrics, seed=seed, reference=reference),
     }
+    if labels is not None and reference.extractor.has_probabilities:
+        # GAN-test: the real-data classifier on conditional samples vs the requested labels,
+        # beside its accuracy on real test images.
+        report["metrics"]["label_accuracy"] = scores.label_accuracy(
+            reference.extractor.probabilities(samples), labels)
+        report["real_floor"]["label_accuracy"] = scores.label_accuracy(
+            reference.extractor.probabilities(reference.test), reference.test_labels)
+    return report
