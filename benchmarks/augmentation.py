@@ -58,6 +58,7 @@ def parse_args(argv=None):
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--dry-run", action="store_true", help="only rewrite the report")
+    parser.add_argument("--note", default=None, help="a sentence added under the report's header")
     args = parser.parse_args(argv)
     for key in ("seeds", "gan_steps", "synthetic_per_class", "classifier_steps"):
         if getattr(args, key) < 1:
@@ -165,6 +166,7 @@ def report(args, runs, info):
         f"- seeds: {sorted(r['seed'] for r in runs)}; wall time of the runs: "
         f"{sum(r['seconds'] for r in runs):.0f} s (cGAN training {sum(r['gan_seconds'] for r in runs):.0f} s)",
         f"- runs from {min(r['date'] for r in runs)} to {max(r['date'] for r in runs)} (UTC)",
+        *([f"- note: {args.note}"] if args.note else []),
         "",
         "Protocol: per seed, 100 train images per class are drawn; a conditional GAN "
         f"({args.config}, DiffAugment translation, batch {GAN_BATCH}) trains on them only; "
