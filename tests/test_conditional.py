@@ -152,12 +152,8 @@ def test_conditional_zoo_configs_build():
 
 # ------------------------------------------------------------------ the CLI
 @pytest.fixture(scope="module")
-def cgan_run(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("cgan") / "run")
-    status = cli.main(["train", "cgan_digits", "--epochs", "1", "--steps-per-epoch", "2",
-                       "--out", out, "--quiet"])
-    assert status == 0
-    return out
+def cgan_run(train_tiny_run):
+    return train_tiny_run("cgan_digits")
 
 
 def test_sample_with_labels(cgan_run, tmp_path, capsys):

@@ -109,12 +109,8 @@ def test_cli_samples_a_shipped_preset_by_name(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("run") / "dcgan_digits")
-    status = cli.main(["train", "dcgan_digits", "--epochs", "1", "--steps-per-epoch", "2",
-                       "--out", out, "--quiet"])
-    assert status == 0
-    return out
+def digits_run(train_tiny_run):
+    return train_tiny_run("dcgan_digits")
 
 
 def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp_path):
