@@ -162,8 +162,13 @@ class HistoryJSON(_EpochRecorder):
     def on_epoch_end(self, epoch, logs=None):
         """Records the epoch and rewrites the file."""
         super().on_epoch_end(epoch, logs)
-        encoded = {key: [_encode(v) for v in values] for key, values in self.history.items()}
-        _write_json_atomically(encoded, ensure_parent(self.path))
+        write_history(self.history, self.path)
+
+
+def write_history(history: dict[str, list], path: str | os.PathLike) -> None:
+    """Writes history columns atomically in the format of `load_history`."""
+    encoded = {key: [_encode(v) for v in values] for key, values in history.items()}
+    _write_json_atomically(encoded, ensure_parent(os.fspath(path)))
 
 
 class LossCurve(_EpochRecorder):

@@ -60,6 +60,8 @@ def _parser():
     train.add_argument("--steps-per-epoch", type=_positive_int, help="override train.steps_per_epoch")
     train.add_argument("--out", help="run directory (default: output.dir or runs/<name>)")
     train.add_argument("--force", action="store_true", help="overwrite a run directory that holds a run")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in the run directory from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
@@ -123,8 +125,15 @@ def main(argv=None):
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from ganzoo.training.checkpoint import TrainingDiverged
+
     try:
         return _run(args)
+    except TrainingDiverged as e:
+        if args.debug:
+            raise
+        print(f"ganzoo: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("ganzoo: interrupted", file=sys.stderr)
         return 130
@@ -191,14 +200,21 @@ def _train(args):
         train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
     output = dataclasses.replace(config.output, dir=args.out) if args.out else config.output
     config = dataclasses.replace(config, train=train, output=output)
+    if args.resume and args.force:
+        raise UsageError("--resume continues a run and --force replaces it; pass one of them.")
     # Check before the slow part, so a bad output path fails at once.
-    run.check_run_dir(config.run_dir, force=args.force)
+    if args.resume:
+        run.check_resumable(config, config.run_dir)
+    else:
+        run.check_run_dir(config.run_dir, force=args.force)
 
     import keras
 
-    print(f"ganzoo: training {config.name} on the {keras.backend.backend()} backend -> {config.run_dir}")
-    gan, history = run.train(config, force=args.force, verbose=0 if args.quiet else "auto")
-    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
+    verb = "resuming" if args.resume else "training"
+    print(f"ganzoo: {verb} {config.name} on the {keras.backend.backend()} backend -> {config.run_dir}")
+    gan, history = run.train(config, force=args.force, resume=args.resume,
+                             verbose=0 if args.quiet else "auto")
+    last = {k: round(float(v[-1]), 4) for k, v in history.items() if k != "epoch"}
     print(f"ganzoo: done, {train.epochs} epochs; last epoch {last}; wrote {config.run_dir}")
     return 0
 

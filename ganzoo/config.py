@@ -79,6 +79,8 @@ class TrainConfig:
     beta_1: float = _field(0.5, minimum=0.0)
     beta_2: float = _field(0.999, minimum=0.0)
     seed: int = _field(0, minimum=0)
+    checkpoint_every: Optional[int] = _field(
+        None, minimum=1, help="also checkpoint every N steps inside an epoch (default: epoch ends only)")
 
 
 @dataclasses.dataclass

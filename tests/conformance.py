@@ -79,37 +79,47 @@ class GANConformance:
             low, high = self.sample_range
             assert samples.min() >= low and samples.max() <= high
 
+    def trained(self):
+        """The model of seed 3 trained for one epoch, with what the checks need, built once per class.
+
+        Tracing a train step is most of a check's time (JAX compiles it), so the checks share one
+        trained model and its same-seed twin. Only the save/resume check trains it further, after
+        reading what it needs; the others read values recorded here.
+        """
+        cache = type(self).__dict__.get("_trained")
+        if cache is None:
+            model = self.compiled_model(seed=3)
+            networks = (model.generator, model.discriminator)
+            trainable = [v for net in networks for v in net.trainable_variables]
+            statistics = [v for net in networks for v in net.non_trainable_variables if "moving" in v.path]
+            before = (values(trainable), values(statistics))
+            history = self.fit(model)
+            twin = self.compiled_model(seed=3)
+            self.fit(twin)
+            cache = {
+                "model": model,
+                "history": history.history,
+                "unchanged": [
+                    v.path for v, b, a in zip(trainable, before[0], values(trainable))
+                    if np.array_equal(b, a) and v.path not in self.unchanged_by_design(model)
+                ],
+                "frozen": [v.path for v, b, a in zip(statistics, before[1], values(statistics))
+                           if np.array_equal(b, a)],
+                "samples": (model.generate(6, seed=1), twin.generate(6, seed=1)),
+            }
+            type(self)._trained = cache
+        return cache
+
     def test_one_epoch_changes_every_weight_and_logs_finite_losses(self):
-        model = self.compiled_model()
-        networks = (model.generator, model.discriminator)
-        trainable = [v for net in networks for v in net.trainable_variables]
-        statistics = [
-            v
-            for net in networks
-            for v in net.non_trainable_variables
-            if "moving" in v.path
-        ]
-        trainable_before, statistics_before = values(trainable), values(statistics)
-
-        history = self.fit(model)
-
-        unchanged = [
-            v.path
-            for v, before, after in zip(trainable, trainable_before, values(trainable))
-            if np.array_equal(before, after) and v.path not in self.unchanged_by_design(model)
-        ]
-        assert not unchanged, f"trainable weights not updated: {unchanged}"
-        frozen = [
-            v.path
-            for v, before, after in zip(statistics, statistics_before, values(statistics))
-            if np.array_equal(before, after)
-        ]
-        assert not frozen, f"batch-norm statistics not updated: {frozen}"
+        trained = self.trained()
+        assert not trained["unchanged"], f"trainable weights not updated: {trained['unchanged']}"
+        assert not trained["frozen"], f"batch-norm statistics not updated: {trained['frozen']}"
+        history = trained["history"]
         for key in ("d_loss", "g_loss", "d_real", "d_fake"):
-            assert key in history.history, f"{key} missing from the logs"
-            assert np.all(np.isfinite(history.history[key])), key
+            assert key in history, f"{key} missing from the logs"
+            assert np.all(np.isfinite(history[key])), key
         for key in ("d_real", "d_fake"):
-            assert 0.0 <= history.history[key][-1] <= 1.0
+            assert 0.0 <= history[key][-1] <= 1.0
 
     def assert_update_counts(self, model, epochs):
         """Each optimizer's `iterations` equals its number of updates."""
@@ -120,8 +130,7 @@ class GANConformance:
         )
 
     def test_counts_updates_saves_reloads_identically_and_resumes(self, tmp_path):
-        model = self.compiled_model()
-        self.fit(model)
+        model = self.trained()["model"]
         self.assert_update_counts(model, epochs=1)
         path = os.path.join(tmp_path, "gan.keras")
         model.save(path)
@@ -149,11 +158,7 @@ class GANConformance:
         self.assert_update_counts(reloaded, epochs=2)
 
     def test_same_seed_gives_identical_samples(self):
-        runs = []
-        for _ in range(2):
-            model = self.compiled_model(seed=3)
-            self.fit(model)
-            runs.append(model.generate(6, seed=1))
+        runs = self.trained()["samples"]  # two models built and trained from seed 3
         np.testing.assert_array_equal(runs[0], runs[1])
         # The seed matters: another seed gives another initial generator.
         initial = [self.compiled_model(seed=s).generate(6, seed=1) for s in (3, 4)]

@@ -337,3 +337,68 @@ def load(
         scale = (lambda x, y: (_scale(x), y)) if with_labels else _scale
         ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_stream(
+    name: str,
+    *,
+    batch_size: int = 64,
+    seed: int = 0,
+    with_labels: bool = False,
+    limit: int | None = None,
+    start_batch: int = 0,
+) -> tuple[tf.data.Dataset, int]:
+    """An endless, resumable stream of training batches.
+
+    Data epoch ``k`` visits the examples in a permutation that depends only
+    on ``(seed, k)`` (a stateless shuffle), and the stream can start at any
+    batch. So a run resumed at batch ``start_batch`` sees exactly the batches
+    an uninterrupted run would have seen from there on. Each data epoch has
+    ``len(x) // batch_size`` full batches (the remainder is dropped).
+
+    Built-in datasets only (their arrays are in memory); ``tfds:`` names get
+    `load` repeated, whose order restarts on resume.
+
+    Args:
+        name: A name from `available` or ``"tfds:<name>"``.
+        batch_size: Examples per batch.
+        seed: Shuffle seed; also the generation seed of ``ring8``/``grid25``.
+        with_labels: Yield ``(x, label_int32)`` instead of ``x``.
+        limit: Keep only the first ``limit`` examples.
+        start_batch: Batches of the stream to skip (0 starts at data epoch 0).
+
+    Returns:
+        ``(dataset, batches_per_epoch)``.
+
+    Raises:
+        DatasetError: As `load`, and for a negative ``start_batch``.
+    """
+    import tensorflow as tf
+
+    _check_int(batch_size, "batch_size", 1)
+    _check_int(start_batch, "start_batch", 0)
+    if _is_tfds(name):
+        ds = load(name, batch_size=batch_size, seed=seed, with_labels=with_labels, limit=limit)
+        return ds.repeat(), int(ds.cardinality())
+    x, y = load_arrays(name, "train", with_labels, limit, seed=seed)
+    per_epoch = len(x) // batch_size
+    if per_epoch < 1:
+        raise DatasetError(
+            f"dataset {name!r} has {len(x)} examples, fewer than batch_size={batch_size}; "
+            "lower batch_size or raise limit"
+        )
+    x = tf.constant(x)
+    y = tf.constant(y) if with_labels else None
+    count, used = len(x), per_epoch * batch_size
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:used], (per_epoch, batch_size)))
+
+    def gather(indices):
+        return (tf.gather(x, indices), tf.gather(y, indices)) if with_labels else tf.gather(x, indices)
+
+    first_epoch, offset = divmod(start_batch, per_epoch)
+    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(offset)
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), per_epoch

@@ -12,18 +12,23 @@ import logging
 import math
 import os
 import platform
+import shutil
 import time
 
 import keras
 import yaml
 from keras import ops
 
-from ganzoo import callbacks, data, metrics, models
-from ganzoo.training import step
+from ganzoo import callbacks, data, metrics, models, plots
+from ganzoo.training import checkpoint, step
 
 logger = logging.getLogger(__name__)
 
-RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml")
+RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml", checkpoint.FOLDER)
+
+
+# What a resumed run may change: train longer, checkpoint more often, lower a learning rate.
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "d_learning_rate", "g_learning_rate")
 
 
 class RunDirectoryError(ValueError):
@@ -37,8 +42,8 @@ def check_run_dir(path, *, force=False):
     existing = [f for f in RUN_FILES if os.path.exists(os.path.join(path, f))]
     if existing and not force:
         raise RunDirectoryError(
-            f"{path!r} already holds a run ({', '.join(existing)}); choose another --out "
-            "or pass --force to overwrite it."
+            f"{path!r} already holds a run ({', '.join(existing)}); choose another --out, "
+            "pass --resume to continue it, or --force to overwrite it."
         )
 
 
@@ -104,58 +109,136 @@ def write_run_facts(out, gan, seconds):
         json.dump(facts, f, indent=1)
 
 
-def train(config, *, force=False, verbose="auto"):
+def check_resumable(config, run_dir):
+    """The newest checkpoint of `run_dir` as ``(state, keras_path)``, checked against `config`.
+
+    Raises:
+        RunDirectoryError: If there is no complete checkpoint, or the run was
+            started from a config that differs in more than its epoch count.
+    """
+    found = checkpoint.latest(run_dir)
+    if found is None:
+        raise RunDirectoryError(
+            f"{run_dir!r} holds no complete checkpoint to resume; train without --resume "
+            "(add --force to start over in that folder)."
+        )
+    saved_path = os.path.join(run_dir, "config.yaml")
+    if os.path.isfile(saved_path):
+        with open(saved_path, encoding="utf-8") as f:
+            saved = yaml.safe_load(f) or {}
+        mine = config.to_dict()
+        for part in (saved, mine):
+            for key in RESUME_MAY_CHANGE:
+                part.get("train", {}).pop(key, None)
+        differ = sorted(
+            f"{section}.{key}" for section in set(saved) | set(mine)
+            if isinstance(saved.get(section), dict) and isinstance(mine.get(section), dict)
+            for key in set(saved[section]) | set(mine[section])
+            if saved[section].get(key) != mine[section].get(key) and section != "output"
+        )
+        if differ:
+            raise RunDirectoryError(
+                f"{run_dir!r} was trained with a different config ({', '.join(differ[:4])} "
+                f"differ); resume with the same config (only train.{', train.'.join(RESUME_MAY_CHANGE)} "
+                "may change) or choose a new --out."
+            )
+    if found[0]["epoch"] >= config.train.epochs:
+        raise RunDirectoryError(
+            f"{run_dir!r} already has {found[0]['epoch']} epochs, as many as the config's "
+            f"{config.train.epochs}; pass a larger --epochs to train further."
+        )
+    return found
+
+
+def train(config, *, force=False, resume=False, verbose="auto"):
     """Trains the GAN described by `config` and fills its run directory.
+
+    Every epoch end (and every ``train.checkpoint_every`` steps) writes an
+    atomic checkpoint to ``checkpoints/``; a non-finite loss or weight stops
+    training and raises `checkpoint.TrainingDiverged`, keeping the last good
+    checkpoint and writing its generator to ``generator.keras``.
 
     Args:
         config: A validated `ganzoo.config.Config`.
         force: Overwrite a run directory that already holds a run.
+        resume: Continue the run in ``config.run_dir`` from its newest
+            checkpoint up to ``config.train.epochs`` epochs.
         verbose: Keras progress-bar mode passed to `fit`.
 
     Returns:
-        `(gan, history)`: the trained GAN and the `keras.callbacks.History`.
+        `(gan, history)`: the trained GAN and its per-epoch history columns.
     """
     out = config.run_dir
-    check_run_dir(out, force=force)
-    keras.utils.set_random_seed(config.train.seed)
+    found = check_resumable(config, out) if resume else None
+    if not resume:
+        check_run_dir(out, force=force)
     info = data.info(config.data.dataset)
-    dataset = data.load(
-        config.data.dataset,
-        batch_size=config.data.batch_size,
-        seed=config.train.seed,
-        limit=config.data.limit,
-        with_labels=config.model.conditional is not None,
-    )
-    if config.train.steps_per_epoch:
-        dataset = dataset.repeat()  # a fixed step count must never run out of batches
-    gan = build_from_config(config)
+    train_config = config.train
 
+    def stream(start_batch):
+        return data.epoch_stream(
+            config.data.dataset, batch_size=config.data.batch_size, seed=train_config.seed,
+            limit=config.data.limit, with_labels=config.model.conditional is not None,
+            start_batch=start_batch,
+        )
+
+    _, per_epoch = stream(0)  # loads the data first: a missing dataset fails before any write
+    if found is None:
+        keras.utils.set_random_seed(train_config.seed)
+        gan = build_from_config(config)
+        state = {"epoch": 0, "step": 0, "history": {}, "partial_logs": {}, "fit_seconds": 0.0}
+        if force:
+            shutil.rmtree(os.path.join(out, checkpoint.FOLDER), ignore_errors=True)
+    else:
+        state, path = found
+        gan = keras.saving.load_model(path, safe_mode=True)
+        gan.d_optimizer.learning_rate = train_config.d_learning_rate
+        gan.g_optimizer.learning_rate = train_config.g_learning_rate
+        logger.info("Resuming %s from %s (epoch %d, step %d)", out, path, state["epoch"], state["step"])
+    checkpoint.clean_partial(out)
     os.makedirs(out, exist_ok=True)
-    centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
-    start = time.perf_counter()
-    history = gan.fit(
-        dataset,
-        epochs=config.train.epochs,
-        steps_per_epoch=config.train.steps_per_epoch,
-        shuffle=False,  # the tf.data pipeline shuffles; Keras would warn otherwise
-        callbacks=[
-            callbacks.SampleGrid(
-                os.path.join(out, "samples"),
-                every=config.output.sample_every,
-                n=config.output.samples,
-                centers=centers,
-            ),
-            callbacks.HistoryJSON(os.path.join(out, "history.json")),
-            callbacks.LossCurve(os.path.join(out, "loss.png")),
-        ],
-        verbose=verbose,
+    _write_config(config, out)
+    if found is not None:  # history.json may hold epochs newer than the checkpoint
+        callbacks.write_history(state["history"], os.path.join(out, "history.json"))
+
+    steps = train_config.steps_per_epoch or per_epoch
+    epoch, step = state["epoch"], state["step"]
+    saver = checkpoint.Checkpointer(
+        out, steps_per_epoch=steps, history=state["history"], every_steps=train_config.checkpoint_every,
+        first_epoch=epoch, first_step=step, partial_logs=state["partial_logs"], seconds=state["fit_seconds"],
     )
-    seconds = time.perf_counter() - start
-    write_run_facts(out, gan, seconds)
+    centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
+    fit_callbacks = [
+        checkpoint.MergePartialEpoch(saver),
+        callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
+                             n=config.output.samples, centers=centers),
+        saver,
+    ]
+    # A part-done epoch first finishes its remaining steps, then whole epochs follow.
+    legs = [(epoch, epoch + 1, steps - step)] if step else []
+    legs.append((epoch + bool(step), train_config.epochs, steps))
+    for first, last, leg_steps in legs:
+        if first >= last or saver.diverged:
+            continue
+        dataset, _ = stream(first * steps + (step if first == epoch else 0))
+        gan.fit(dataset, initial_epoch=first, epochs=last, steps_per_epoch=leg_steps,
+                shuffle=False, callbacks=fit_callbacks, verbose=verbose)
+        saver.first_step = 0  # later epochs start at their first step
+    history = saver.history
+    if history:
+        plots.plot_history(history, os.path.join(out, "loss.png"))
+    if saver.diverged:
+        kept = _keep_last_good(out)
+        raise checkpoint.TrainingDiverged(
+            f"training diverged: {saver.diverged}; "
+            + (f"the last good checkpoint is {kept} and its generator {os.path.join(out, 'generator.keras')}; "
+               "lower the learning rates and continue with --resume, or add a regulariser (r1_weight)."
+               if kept else "no checkpoint was written before it; lower the learning rates or add a "
+               "regulariser (r1_weight, gradient_penalty_weight).")
+        )
+    write_run_facts(out, gan, saver.fit_seconds())
     gan.save(os.path.join(out, "gan.keras"))
     gan.sampling_generator.save(os.path.join(out, "generator.keras"))
-    with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:
-        yaml.safe_dump(config.to_dict(), f, sort_keys=False)
     if info.kind == "points":
         coverage = metrics.evaluate_mode_coverage(
             gan, config.data.dataset, n=2500, seed=config.train.seed
@@ -172,3 +255,20 @@ def train(config, *, force=False, verbose="auto"):
         )
     logger.info("Run written to %s", out)
     return gan, history
+
+
+def _write_config(config, out):
+    path = os.path.join(out, "config.yaml")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        yaml.safe_dump(config.to_dict(), f, sort_keys=False)
+    os.replace(path + ".tmp", path)
+
+
+def _keep_last_good(out):
+    """Writes the generator of the newest good checkpoint to ``generator.keras`` (if any)."""
+    found = checkpoint.latest(out)
+    if found is None:
+        return None
+    gan = keras.saving.load_model(found[1], safe_mode=True)
+    gan.sampling_generator.save(os.path.join(out, "generator.keras"))
+    return found[1]

@@ -1,0 +1,169 @@
+"""Crash safety: SIGKILL a training subprocess at five points, resume, compare with an unbroken run.
+
+Also the non-finite guard (an absurd learning rate after a good epoch) and the
+resume rules (a different config is refused, nothing is overwritten).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from ganzoo import cli, config as config_lib
+from ganzoo.training import checkpoint, run
+
+BACKEND = keras.backend.backend()
+EPOCHS, STEPS = 4, 10  # digits limit 320, batch 32
+TINY = {
+    "name": "tiny_resume",
+    "model": {"family": "dcgan", "latent_dim": 8, "r1_weight": 0.1, "ema_decay": 0.99,
+              "generator": {"base_filters": 8},
+              "discriminator": {"base_filters": 8, "batch_norm": False}},
+    "data": {"dataset": "digits", "batch_size": 32, "limit": 320},
+    "train": {"epochs": EPOCHS, "seed": 0, "checkpoint_every": 3},
+    "output": {"sample_every": 2, "samples": 16},
+}
+# The checkpoint after which each kill lands (epochs done, steps into the next): three in
+# the middle of an epoch and two at an epoch's end, each followed by a kill inside the next step.
+# TensorFlow, the backend of the bit-for-bit check, takes all five; the others two (time budget).
+KILL_AFTER = [(0, 3), (1, 0), (1, 6), (2, 9), (3, 0)]
+if BACKEND != "tensorflow":
+    KILL_AFTER = [(1, 6), (3, 0)]
+# Runs `ganzoo train` with every step slowed by a sleep, so a kill lands right after a checkpoint.
+SLOW_CLI = (
+    "import sys, time\n"
+    "from ganzoo.training import checkpoint\n"
+    "original = checkpoint.Checkpointer.on_train_batch_end\n"
+    "def slow(self, batch, logs=None):\n"
+    "    original(self, batch, logs)\n"
+    "    time.sleep(0.2)\n"
+    "checkpoint.Checkpointer.on_train_batch_end = slow\n"
+    "from ganzoo import cli\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
+)
+
+
+def _write_config(folder, **train):
+    raw = json.loads(json.dumps(TINY))
+    raw["train"].update(train)
+    path = os.path.join(folder, "tiny.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(raw, f)
+    return path
+
+
+def _start(config_path, out, *extra):
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLI, "train", config_path, "--out", out, "--quiet", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_after(process, out, position, timeout=300):
+    """SIGKILLs `process` as soon as the checkpoint at `position` exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if position in [(e, s) for e, s, _ in checkpoint.list_checkpoints(out)]:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return
+        if process.poll() is not None:
+            pytest.fail(f"training ended (status {process.returncode}) before checkpoint "
+                        f"{position}: {process.stdout.read()[-2000:]}")
+        time.sleep(0.01)
+    process.kill()
+    pytest.fail(f"no checkpoint {position} within {timeout} s")
+
+
+def _variables(path):
+    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in keras.saving.load_model(path).variables]
+
+
+def test_killed_five_times_resumes_to_the_uninterrupted_result(tmp_path):
+    config_path = _write_config(str(tmp_path))
+    reference = str(tmp_path / "reference")
+    config = config_lib.load(config_path)
+    import dataclasses
+
+    run.train(dataclasses.replace(config, output=dataclasses.replace(config.output, dir=reference)),
+              verbose=0)
+
+    out = str(tmp_path / "killed")
+    process = _start(config_path, out)
+    for i, position in enumerate(KILL_AFTER):
+        _kill_after(process, out, position)
+        assert process.returncode == -signal.SIGKILL
+        assert not os.path.exists(os.path.join(out, "run.json")), "the run finished before the kill"
+        resumed_from = checkpoint.latest(out)[0]
+        assert (resumed_from["epoch"], resumed_from["step"]) >= position
+        if i < len(KILL_AFTER) - 1:
+            process = _start(config_path, out, "--resume")
+    finish = _start(config_path, out, "--resume")
+    output, _ = finish.communicate(timeout=600)
+    assert finish.returncode == 0, output[-3000:]
+
+    history = json.load(open(os.path.join(out, "history.json"), encoding="utf-8"))
+    assert history["epoch"] == list(range(1, EPOCHS + 1))  # no gap, no duplicate
+    expected = json.load(open(os.path.join(reference, "history.json"), encoding="utf-8"))
+    for key in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-4, atol=1e-5)
+    facts = json.load(open(os.path.join(out, "run.json"), encoding="utf-8"))
+    assert facts["generator_steps"] == EPOCHS * STEPS
+
+    folder = os.path.join(out, checkpoint.FOLDER)
+    files = sorted(os.listdir(folder))
+    assert ".partial" not in files and files, files
+    for name in files:  # every checkpoint on disk loads
+        if name.endswith(".keras"):
+            keras.saving.load_model(os.path.join(folder, name), safe_mode=True)
+    got, want = _variables(os.path.join(out, "gan.keras")), _variables(os.path.join(reference, "gan.keras"))
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        if BACKEND == "tensorflow":
+            np.testing.assert_array_equal(a, b)  # bit for bit, optimizer moments and RNG included
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_nan_guard_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    config_path = _write_config(str(tmp_path), epochs=1)
+    out = str(tmp_path / "run")
+    assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
+    absurd = _write_config(str(tmp_path), epochs=3, d_learning_rate=1e30)
+    capsys.readouterr()
+    assert cli.main(["train", absurd, "--out", out, "--quiet", "--resume"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training diverged" in err[0] and "epoch 2 step 1" in err[0], err
+    assert "loss became nan" in err[0] or "loss became inf" in err[0], err
+    assert [(e, s) for e, s, _ in checkpoint.list_checkpoints(out)][-1] == (1, 0)  # nothing after it
+    state, path = checkpoint.latest(out)
+    assert state["history"]["epoch"] == [1]
+    gan = keras.saving.load_model(path, safe_mode=True)
+    assert np.isfinite(gan.generate(8, seed=0)).all()
+    generator = keras.saving.load_model(os.path.join(out, "generator.keras"), safe_mode=True)
+    assert np.isfinite(keras.ops.convert_to_numpy(generator(np.zeros((2, 8), "float32")))).all()
+
+
+def test_resume_refuses_a_different_config_and_missing_checkpoints(tmp_path, capsys):
+    config_path = _write_config(str(tmp_path), epochs=1)
+    out = str(tmp_path / "run")
+    assert cli.main(["train", config_path, "--out", out, "--quiet", "--resume"]) == 2
+    assert "holds no complete checkpoint" in capsys.readouterr().err
+    assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
+    before = sorted(os.listdir(out))
+    assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main(["train", config_path, "--out", out, "--quiet", "--resume"]) == 2
+    assert "already has 1 epochs" in capsys.readouterr().err
+    other = _write_config(str(tmp_path), epochs=2, seed=5)
+    assert cli.main(["train", other, "--out", out, "--quiet", "--resume"]) == 2
+    assert "train.seed" in capsys.readouterr().err
+    assert cli.main(["train", other, "--out", out, "--resume", "--force"]) == 2
+    assert sorted(os.listdir(out)) == before
