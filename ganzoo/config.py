@@ -243,6 +243,11 @@ def _check_names(config):
         raise ConfigError(str(e).splitlines()[0]) from None
     if model.ema_decay is not None and not 0.0 < model.ema_decay < 1.0:
         raise ConfigError(f"Key 'model.ema_decay' must be in (0, 1), e.g. 0.999; got {model.ema_decay!r}.")
+    if model.family == "dcgan" and info.kind != "image":
+        raise ConfigError(
+            f"Key 'model.family' dcgan builds image networks, but dataset {info.name!r} holds "
+            f"{info.kind}; use family mlp for 2-D points or an image dataset."
+        )
     if model.augment and info.kind != "image":
         raise ConfigError(f"Key 'model.augment' applies to images; {info.name!r} holds {info.kind}.")
     if model.num_generators > 1 and (model.pack != 1 or model.loss != "non_saturating"):

@@ -67,10 +67,12 @@ def find_preset(name_or_path: str | os.PathLike) -> Path | None:
     path = Path(name_or_path)
     if is_preset(path):
         return path
-    named = presets_dir() / str(name_or_path)
-    if os.sep not in str(name_or_path) and is_preset(named):
-        return named
-    return None
+    name = str(name_or_path)
+    # A bare name stays inside presets_dir: no separators, no "." or "..".
+    if os.sep in name or "/" in name or name in (".", "..") or not name:
+        return None
+    named = presets_dir() / name
+    return named if is_preset(named) else None
 
 
 def read_metadata(name_or_path: str | os.PathLike) -> dict:

@@ -34,7 +34,14 @@ class TFLiteGenerator:
 
     def __init__(self, path, *, num_threads=None):
         self.path = str(path)
-        self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+        try:
+            self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+        except (ValueError, RuntimeError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ValueError(
+                f"cannot load {self.path!r} as a TFLite model ({reason}); give a .tflite file "
+                "written by `ganzoo export`."
+            ) from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

@@ -50,6 +50,11 @@ def load_generator(model_or_path):
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
+        if "safe_mode" in str(e):
+            raise ModelFileError(
+                f"refused to load {path!r}: it holds Python code (a Lambda layer or a lambda), which "
+                "ganzoo never runs (safe_mode=True); rebuild the model from standard Keras layers"
+            ) from None
         raise ModelFileError(
             f"cannot load {path!r} as a Keras model ({type(e).__name__}); give a gan.keras or "
             "generator.keras written by ganzoo"
