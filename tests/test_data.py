@@ -253,3 +253,29 @@ def test_dataset_feeds_keras_fit():
     ds = data.load("ring8", batch_size=32, limit=128, with_labels=True)
     history = model.fit(ds, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_epoch_stream_resumes_at_any_batch_with_the_same_order():
+    stream, per_epoch = data.epoch_stream("digits", batch_size=100, seed=3, with_labels=True)
+    labels = [y for _, y in stream.take(2 * per_epoch + 2).as_numpy_iterator()]
+    assert per_epoch == len(data.load_arrays("digits")[0]) // 100
+    later, _ = data.epoch_stream("digits", batch_size=100, seed=3, with_labels=True,
+                                 start_batch=per_epoch + 1)
+    for expected, (_, got) in zip(labels[per_epoch + 1:], later.take(per_epoch + 1).as_numpy_iterator()):
+        np.testing.assert_array_equal(got, expected)
+    # Each data epoch is a new permutation, without repeats inside it.
+    first = np.concatenate([x.reshape(len(x), -1) for x, _ in stream.take(per_epoch).as_numpy_iterator()])
+    assert len(np.unique(first, axis=0)) > 0.95 * len(first)
+    assert not np.array_equal(labels[0], labels[per_epoch])
+    other, _ = data.epoch_stream("digits", batch_size=100, seed=4, with_labels=True)
+    assert not np.array_equal(next(iter(other.as_numpy_iterator()))[1], labels[0])
+    with pytest.raises(data.DatasetError, match="start_batch"):
+        data.epoch_stream("digits", start_batch=-1)
+
+
+def test_epoch_stream_of_tfds_counts_its_batches():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=10):
+        stream, per_epoch = data.epoch_stream("tfds:mnist", batch_size=4, with_labels=True)
+        assert per_epoch == 2
+        assert len(list(stream.take(5).as_numpy_iterator())) == 5  # repeats past one epoch

@@ -379,7 +379,10 @@ def epoch_stream(
     _check_int(start_batch, "start_batch", 0)
     if _is_tfds(name):
         ds = load(name, batch_size=batch_size, seed=seed, with_labels=with_labels, limit=limit)
-        return ds.repeat(), int(ds.cardinality())
+        per_epoch = int(ds.cardinality())
+        if per_epoch < 0:  # unknown: count the batches once
+            per_epoch = int(ds.reduce(0, lambda count, _: count + 1))
+        return ds.repeat(), per_epoch
     x, y = load_arrays(name, "train", with_labels, limit, seed=seed)
     per_epoch = len(x) // batch_size
     if per_epoch < 1:
