@@ -81,6 +81,8 @@ class TrainConfig:
     seed: int = _field(0, minimum=0)
     checkpoint_every: Optional[int] = _field(
         None, minimum=1, help="also checkpoint every N steps inside an epoch (default: epoch ends only)")
+    checkpoint_every_epochs: int = _field(
+        1, minimum=1, help="checkpoint at every N-th epoch end (and always at the last)")
 
 
 @dataclasses.dataclass

@@ -168,3 +168,11 @@ def test_resume_refuses_a_different_config_and_missing_checkpoints(tmp_path, cap
     assert "train.seed" in capsys.readouterr().err
     assert cli.main(["train", other, "--out", out, "--resume", "--force"]) == 2
     assert sorted(os.listdir(out)) == before
+
+
+def test_checkpoint_every_epochs_keeps_the_last_epoch(tmp_path):
+    config_path = _write_config(str(tmp_path), epochs=3, checkpoint_every=None, checkpoint_every_epochs=2)
+    out = str(tmp_path / "run")
+    assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
+    assert [(e, s) for e, s, _ in checkpoint.list_checkpoints(out)] == [(2, 0), (3, 0)]
+    assert json.load(open(os.path.join(out, "history.json"), encoding="utf-8"))["epoch"] == [1, 2, 3]

@@ -127,7 +127,7 @@ def _finite(value):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves checkpoints at every epoch end and every `every_steps` steps; stops on non-finite values.
+    """Saves checkpoints at epoch ends and every `every_steps` steps; stops on non-finite values.
 
     Args:
         run_dir: The run directory (checkpoints go to ``run_dir/checkpoints``; the
@@ -135,6 +135,8 @@ class Checkpointer(keras.callbacks.Callback):
         steps_per_epoch: Steps of a full epoch.
         history: The history columns of the finished epochs (updated here).
         every_steps: Also save every this many steps inside an epoch (None: epoch ends only).
+        every_epochs: Save at every this-many-th epoch end; always at `last_epoch`.
+        last_epoch: The run's final epoch count.
         first_epoch: The (0-based) epoch training starts in.
         first_step: Steps of that epoch already done before (a resume from inside it).
         partial_logs: Running means of those steps, merged into the first epoch's logs.
@@ -145,14 +147,16 @@ class Checkpointer(keras.callbacks.Callback):
         diverged: None, or the one-line reason training was stopped.
     """
 
-    def __init__(self, run_dir, *, steps_per_epoch, history, every_steps=None, first_epoch=0,
-                 first_step=0, partial_logs=None, seconds=0.0, keep=2):
+    def __init__(self, run_dir, *, steps_per_epoch, history, every_steps=None, every_epochs=1,
+                 last_epoch=None, first_epoch=0, first_step=0, partial_logs=None, seconds=0.0, keep=2):
         super().__init__()
         self.run_dir = run_dir
         self.history_path = os.path.join(run_dir, "history.json")
         self.steps_per_epoch = steps_per_epoch
         self.history = history
         self.every_steps = every_steps
+        self.every_epochs = every_epochs
+        self.last_epoch = last_epoch
         self.first_epoch = first_epoch
         self.first_step = first_step
         self.partial_logs = dict(partial_logs or {})
@@ -223,7 +227,8 @@ class Checkpointer(keras.callbacks.Callback):
         for key, column in self.history.items():
             column.append(record.get(key))
         callbacks.write_history(self.history, self.history_path)
-        self._save(epoch + 1, 0, None)
+        if (epoch + 1) % self.every_epochs == 0 or epoch + 1 == self.last_epoch:
+            self._save(epoch + 1, 0, None)
 
 
 class MergePartialEpoch(keras.callbacks.Callback):

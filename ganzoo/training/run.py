@@ -28,7 +28,8 @@ RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml", chec
 
 
 # What a resumed run may change: train longer, checkpoint more often, lower a learning rate.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "d_learning_rate", "g_learning_rate")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_every_epochs", "d_learning_rate",
+                     "g_learning_rate")
 
 
 class RunDirectoryError(ValueError):
@@ -153,8 +154,8 @@ def check_resumable(config, run_dir):
 def train(config, *, force=False, resume=False, verbose="auto"):
     """Trains the GAN described by `config` and fills its run directory.
 
-    Every epoch end (and every ``train.checkpoint_every`` steps) writes an
-    atomic checkpoint to ``checkpoints/``; a non-finite loss or weight stops
+    Every ``train.checkpoint_every_epochs``-th epoch end (default every one, always the
+    last) and every ``train.checkpoint_every`` steps write an atomic checkpoint to ``checkpoints/``; a non-finite loss or weight stops
     training and raises `checkpoint.TrainingDiverged`, keeping the last good
     checkpoint and writing its generator to ``generator.keras``.
 
@@ -205,6 +206,7 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     epoch, step = state["epoch"], state["step"]
     saver = checkpoint.Checkpointer(
         out, steps_per_epoch=steps, history=state["history"], every_steps=train_config.checkpoint_every,
+        every_epochs=train_config.checkpoint_every_epochs, last_epoch=train_config.epochs,
         first_epoch=epoch, first_step=step, partial_logs=state["partial_logs"], seconds=state["fit_seconds"],
     )
     centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
