@@ -148,7 +148,9 @@ def run_seed(args, seed, x_train, y_train, x_test, y_test):
 def settings(args):
     return {"config": args.config, "gan_steps": args.gan_steps, "backend": args.backend,
             "synthetic_per_class": args.synthetic_per_class, "classifier_steps": args.classifier_steps,
-            "real_per_class": REAL_PER_CLASS}
+            "real_per_class": REAL_PER_CLASS,
+            # Runs before GAN.fit re-estimated the EMA generator's batch-norm statistics differ.
+            "ema_statistics": "re-estimated"}
 
 
 def mean_std(values):

@@ -310,7 +310,7 @@ class GAN(keras.Model):
         generator). One training-mode pass over `n` latents (seeded by the GAN's
         seed; conditional generators cycle through the classes) with momentum 0
         sets every statistic to its value under the EMA weights. `fit` calls
-        this when it returns; it does nothing without EMA or batch norm.
+        this when training ends; it does nothing without EMA or batch norm.
         """
         norms = _batch_norms(self.ema_generator) if self.ema_generator is not None else []
         if not norms:
@@ -336,8 +336,9 @@ class GAN(keras.Model):
 
         The `d_pretrain_steps` discriminator-only updates run once, when the
         discriminator has never been updated, on the first batches of `x`.
-        When it returns, the EMA generator's batch-norm statistics are
-        re-estimated (`recompute_ema_statistics`).
+        When training ends, before other callbacks' `on_train_end`, the EMA
+        generator's batch-norm statistics are re-estimated
+        (`recompute_ema_statistics`).
         """
         self._check_compiled()
         if self.d_pretrain_steps and _as_int(self.d_optimizer.iterations) == 0:
@@ -354,9 +355,13 @@ class GAN(keras.Model):
                 )
             finally:
                 self._retrace(pretraining=False)
-        history = super().fit(x, *args, **kwargs)
-        self.recompute_ema_statistics()
-        return history
+        if len(args) >= 5:  # callbacks passed by position: re-estimate after fit instead
+            history = super().fit(x, *args, **kwargs)
+            self.recompute_ema_statistics()
+            return history
+        # First in the list, so other callbacks' on_train_end (final sample grids) see the result.
+        kwargs["callbacks"] = [_EMAStatistics(), *(kwargs.get("callbacks") or [])]
+        return super().fit(x, *args, **kwargs)
 
     def _retrace(self, *, pretraining):
         # The step reads this flag while tracing, so a new train function is needed.
@@ -444,6 +449,13 @@ class GAN(keras.Model):
                 config[key], custom_objects=custom_objects
             )
         return cls(**config)
+
+
+class _EMAStatistics(keras.callbacks.Callback):
+    """Calls `GAN.recompute_ema_statistics` when `fit` ends."""
+
+    def on_train_end(self, logs=None):
+        self.model.recompute_ema_statistics()
 
 
 def _batch_norms(model):
