@@ -32,11 +32,7 @@ TINY = {
 }
 # The checkpoint after which each kill lands (epochs done, steps into the next): three in
 # the middle of an epoch and two at an epoch's end, each followed by a kill inside the next step.
-# TensorFlow, the backend of the bit-for-bit check, takes all five; the others one mid-epoch kill
-# (each resume costs a process start and a trace: about a minute on JAX on 2 cores).
 KILL_AFTER = [(0, 3), (1, 0), (1, 6), (2, 9), (3, 0)]
-if BACKEND != "tensorflow":
-    KILL_AFTER = [(1, 6)]
 # Runs `ganzoo train` with every step slowed by a sleep, so a kill lands right after a checkpoint.
 SLOW_CLI = (
     "import sys, time\n"
@@ -87,6 +83,12 @@ def _variables(path):
     return [np.asarray(keras.ops.convert_to_numpy(v)) for v in keras.saving.load_model(path).variables]
 
 
+@pytest.mark.skipif(
+    BACKEND != "tensorflow",
+    reason="the kill/resume machinery (files, data stream, history) has no backend code; each "
+    "backend's save -> reload -> continue exactness is the conformance suite's resume check, and "
+    "seven process starts with a JAX trace each would cost ~2 minutes of the test budget",
+)
 def test_killed_five_times_resumes_to_the_uninterrupted_result(tmp_path):
     config_path = _write_config(str(tmp_path))
     reference = str(tmp_path / "reference")
@@ -127,10 +129,7 @@ def test_killed_five_times_resumes_to_the_uninterrupted_result(tmp_path):
     got, want = _variables(os.path.join(out, "gan.keras")), _variables(os.path.join(reference, "gan.keras"))
     assert len(got) == len(want)
     for a, b in zip(got, want):
-        if BACKEND == "tensorflow":
-            np.testing.assert_array_equal(a, b)  # bit for bit, optimizer moments and RNG included
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(a, b)  # bit for bit, optimizer moments and RNG included
 
 
 def test_nan_guard_keeps_the_last_good_checkpoint(tmp_path, capsys):
