@@ -38,10 +38,6 @@ _PARTIAL = ".partial"
 _NAME = re.compile(r"^e(\d{4,})-s(\d{6,})\.json$")
 
 
-class CheckpointError(ValueError):
-    """No usable checkpoint where one is needed."""
-
-
 class TrainingDiverged(RuntimeError):
     """A loss or weight became NaN or infinite; the last good checkpoint is kept."""
 
