@@ -9,7 +9,7 @@ from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
 from ganzoo.models.sampling import check_int, check_labels, generate, latents, num_classes
-from ganzoo.training.step import minimize, stateless_train_step
+from ganzoo.training.step import forward, minimize, minimize_through, stateless_train_step
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ class GAN(keras.Model):
 
     `train_step` alternates `d_steps_per_g_step` discriminator updates (each
     with fresh latents, on the same real batch) and one generator update, and
+    the generator update reuses the last discriminator update's generated
+    batch (one generator forward serves both, as in the PyTorch DCGAN
+    example), scored by the updated discriminator. It
     logs `d_loss`, `g_loss` and the mean discriminator probability on the real
     (`d_real`) and fake (`d_fake`) batches.
 
@@ -224,10 +227,18 @@ class GAN(keras.Model):
         # `labels` is None for image-only batches; unconditional GANs ignore it.
         real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         batch_size = ops.shape(real)[0]
+        generator_variables = self.generator.trainable_variables
 
-        for _ in range(1 if self._pretraining else self.d_steps_per_g_step):
+        # The last discriminator update's fakes also train the generator, through
+        # the updated discriminator: one generator forward serves both updates.
+        d_steps = 1 if self._pretraining else self.d_steps_per_g_step
+        for i in range(d_steps):
+            if i == d_steps - 1 and not self._pretraining:
+                fake, pullback = forward(lambda: self.fake_batch(batch_size, labels), generator_variables)
+            else:
+                fake = self.fake_batch(batch_size, labels)
             d_loss, probabilities = minimize(
-                lambda: self.discriminator_loss(real, batch_size, labels),
+                lambda: self.discriminator_loss(real, ops.stop_gradient(fake), labels),
                 self.discriminator.trainable_variables,
                 self.d_optimizer,
             )
@@ -236,10 +247,9 @@ class GAN(keras.Model):
         self.d_fake_tracker.update_state(probabilities["d_fake"])
 
         if not self._pretraining:
-            g_loss, _ = minimize(
-                lambda: self.generator_loss(batch_size, labels),
-                self.generator.trainable_variables,
-                self.g_optimizer,
+            g_loss, _ = minimize_through(
+                lambda samples: self.generator_loss(samples, labels),
+                fake, pullback, generator_variables, self.g_optimizer,
             )
             self.g_loss_tracker.update_state(g_loss)
             if self.ema_generator is not None:
@@ -248,17 +258,18 @@ class GAN(keras.Model):
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
+    def fake_batch(self, batch_size, labels=None):
+        """A training-mode generator batch on fresh latents (`labels`: conditional GANs only)."""
+        return self.generator(self.sample_latents(batch_size), training=True)
+
     def critic(self, samples, *, training):
         """The discriminator as the loss sees it: augmented, packed, then judged."""
         if self.augmenter is not None:
             samples = self.augmenter(samples, training=training)
         return self.discriminator(pack_samples(samples, self.pack), training=training)
 
-    def discriminator_loss(self, real, batch_size, labels=None):
-        """Returns the discriminator loss on `real` and fresh fakes, and D's mean probabilities."""
-        fake = ops.stop_gradient(
-            self.generator(self.sample_latents(batch_size), training=True)
-        )
+    def discriminator_loss(self, real, fake, labels=None):
+        """Returns the discriminator loss on `real` and `fake` (a constant batch), and D's mean probabilities."""
         real_logits = self.critic(real, training=True)
         fake_logits = self.critic(fake, training=True)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
@@ -286,9 +297,8 @@ class GAN(keras.Model):
             total += 0.5 * self.r1_weight * regularizers.r1(judge, real)
         return total
 
-    def generator_loss(self, batch_size, labels=None):
-        """Returns the generator loss on a fresh batch of fakes."""
-        fake = self.generator(self.sample_latents(batch_size), training=True)
+    def generator_loss(self, fake, labels=None):
+        """Returns the generator loss on the generated batch `fake`."""
         return self.adversarial_loss.generator(self.critic(fake, training=True)), {}
 
     def update_ema(self):

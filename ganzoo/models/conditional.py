@@ -199,11 +199,12 @@ class ConditionalGAN(GAN):
             ops.sparse_categorical_crossentropy(labels, class_logits, from_logits=True)
         )
 
-    def discriminator_loss(self, real, batch_size, labels=None):
+    def fake_batch(self, batch_size, labels=None):
         labels = self._require(labels)
-        fake = ops.stop_gradient(
-            self.generator([self.sample_latents(batch_size), labels], training=True)
-        )
+        return self.generator([self.sample_latents(batch_size), labels], training=True)
+
+    def discriminator_loss(self, real, fake, labels=None):
+        labels = self._require(labels)
         real_logits, real_classes = self._logits(real, labels, training=True)
         fake_logits, fake_classes = self._logits(fake, labels, training=True)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
@@ -221,9 +222,8 @@ class ConditionalGAN(GAN):
             return self.discriminator([samples, labels], training=False)
         return self.discriminator(samples, training=False)[:, :1]
 
-    def generator_loss(self, batch_size, labels=None):
+    def generator_loss(self, fake, labels=None):
         labels = self._require(labels)
-        fake = self.generator([self.sample_latents(batch_size), labels], training=True)
         logits, classes = self._logits(fake, labels, training=True)
         loss = self.adversarial_loss.generator(logits)
         if classes is not None:

@@ -97,8 +97,8 @@ class MixtureGAN(GAN):
     def _real_labels(self, batch_size):
         return ops.full((batch_size,), self.num_generators, dtype="int32")
 
-    def discriminator_loss(self, real, batch_size, labels=None):
-        fake = ops.stop_gradient(self.generator(self.sample_latents(batch_size), training=True))
+    def discriminator_loss(self, real, fake, labels=None):
+        batch_size = ops.shape(real)[0]
         real_logits = self.critic(real, training=True)
         fake_logits = self.critic(fake, training=True)
         # Sample i of a generated batch comes from generator i mod K (PickByPosition).
@@ -112,8 +112,8 @@ class MixtureGAN(GAN):
             "d_fake": real_probability(fake_logits),
         }
 
-    def generator_loss(self, batch_size, labels=None):
-        fake = self.generator(self.sample_latents(batch_size), training=True)
+    def generator_loss(self, fake, labels=None):
+        batch_size = ops.shape(fake)[0]
         logits = self.critic(fake, training=True)
         return self._cross_entropy(self._real_labels(batch_size), logits), {}
 

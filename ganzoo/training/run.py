@@ -48,13 +48,13 @@ def check_run_dir(path, *, force=False):
         )
 
 
-def build_from_config(config):
-    """Builds the compiled GAN of `config` for its dataset's sample shape."""
+def build_from_config(config, sample_shape=None):
+    """Builds the compiled GAN of `config` for its dataset's sample shape (or `sample_shape`)."""
     info = data.info(config.data.dataset)
     model = config.model
     gan = models.build_gan(
         model.family,
-        info.shape,
+        tuple(sample_shape or info.shape),
         latent_dim=model.latent_dim,
         generator=model.generator,
         discriminator=model.discriminator,

@@ -81,6 +81,90 @@ def minimize(loss_fn, variables, optimizer):
     )
 
 
+def forward(fn, variables):
+    """Runs `fn()` and keeps what is needed to differentiate it later.
+
+    Together with `minimize_through`, lets one forward pass serve two
+    updates: e.g. a generator batch first trains the discriminator (as a
+    constant) and then, through the updated discriminator, the generator.
+
+    Args:
+        fn: Callable with no arguments returning one tensor.
+        variables: The `keras.Variable`s the later gradients are taken for.
+
+    Returns:
+        `(outputs, pullback)`: `fn()`'s value, and a function mapping a
+        cotangent shaped like `outputs` to the list of gradients of
+        `sum(outputs * cotangent)` for `variables` (callable once).
+    """
+    variables = list(variables)
+    if _BACKEND == "tensorflow":
+        with tf.GradientTape() as tape:
+            outputs = fn()
+        return outputs, lambda cotangent: tape.gradient(outputs, variables, output_gradients=cotangent)
+    if _BACKEND == "torch":
+        outputs = fn()
+
+        def pullback(cotangent):
+            grads = torch.autograd.grad(outputs, [v.value for v in variables], cotangent, allow_unused=True)
+            return [torch.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
+
+        return outputs.detach(), pullback
+    if _BACKEND == "jax":
+        pure, assigned = _jax_pure(lambda: (fn(), {}), variables)
+        values = [_current_jax_scope()[0].get_current_value(v) for v in variables]
+        outputs, vjp, (_, updates) = jax.vjp(pure, values, has_aux=True)
+        for variable, value in zip(assigned, updates):
+            variable.assign(value)
+        return outputs, lambda cotangent: vjp(cotangent)[0]
+    raise NotImplementedError(f"Unsupported backend {_BACKEND!r}.")
+
+
+def minimize_through(loss_fn, outputs, pullback, variables, optimizer):
+    """Applies the gradients of `loss_fn(outputs)` for `variables`, given `forward`'s pullback.
+
+    Args:
+        loss_fn: Callable mapping `outputs` to `(loss, aux)` as in `minimize`.
+            Other variables it reads are constants; state it assigns (e.g.
+            batch-norm statistics) is kept.
+        outputs, pullback: What `forward` returned.
+        variables: The variables `forward` was given.
+        optimizer: The optimizer that owns them.
+
+    Returns:
+        `(loss, aux)`.
+    """
+    (loss, aux), cotangent = _loss_and_input_gradient(loss_fn, outputs)
+    grads = pullback(cotangent)
+    if _BACKEND == "torch":
+        with torch.no_grad():
+            optimizer.apply(grads, list(variables))
+    else:
+        optimizer.apply(grads, list(variables))
+    return loss, aux
+
+
+def _loss_and_input_gradient(loss_fn, inputs):
+    if _BACKEND == "tensorflow":
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss, aux = loss_fn(inputs)
+        return (loss, aux), tape.gradient(loss, inputs)
+    if _BACKEND == "torch":
+        inputs = inputs.detach().requires_grad_(True)
+        loss, aux = loss_fn(inputs)
+        (grad,) = torch.autograd.grad(loss, inputs)
+        return (loss.detach(), {k: a.detach() for k, a in aux.items()}), grad
+    if _BACKEND == "jax":
+        pure, assigned = _jax_pure(loss_fn, [])
+        (loss, (aux, updates)), grad = jax.value_and_grad(
+            lambda x: pure([], x), has_aux=True)(inputs)
+        for variable, value in zip(assigned, updates):
+            variable.assign(value)
+        return (loss, aux), grad
+    raise NotImplementedError(f"Unsupported backend {_BACKEND!r}.")
+
+
 def input_gradients(fn, inputs):
     """Returns the gradient of `sum(fn(inputs))` with respect to `inputs`.
 
@@ -186,20 +270,30 @@ def _current_jax_scope():
     return _JAX_SCOPES[-1]
 
 
-def _jax_minimize(loss_fn, variables, optimizer):
+def _jax_pure(fn, variables):
+    """`fn(*args) -> (value, aux)` as a pure function of `variables`' values.
+
+    Returns `(pure, assigned)`: `pure(values, *args)` returns
+    `(value, (aux, updates))`, where `updates` are the new values of the
+    other variables `fn` assigned (batch-norm statistics, seed-generator
+    state, spectral-normalization vectors), and `assigned` (filled while
+    tracing) lists those variables. Every variable but `variables` keeps its
+    current value in the step. Layers must not assign the variables being
+    differentiated (ganzoo's SpectralNormalization does not).
+    """
     outer, all_variables = _current_jax_scope()
     differentiated = {id(v) for v in variables}
     others = [v for v in all_variables if id(v) not in differentiated]
     other_values = [outer.get_current_value(v) for v in others]
-    assigned = []  # filled while tracing: the variables loss_fn assigned
+    assigned = []
 
-    def pure_loss(values):
+    def pure(values, *args):
         mapping = list(zip(variables, values)) + list(zip(others, other_values))
         with keras.StatelessScope(state_mapping=mapping) as inner:
             before_call = [inner.get_current_value(v) for v in others]
             _JAX_SCOPES.append((inner, all_variables))
             try:
-                loss, aux = loss_fn()
+                value, aux = fn(*args)
             finally:
                 _JAX_SCOPES.pop()
         assigned.clear()
@@ -209,15 +303,16 @@ def _jax_minimize(loss_fn, variables, optimizer):
             if after is not before:
                 assigned.append(v)
                 updates.append(after)
-        return loss, (aux, updates)
+        return value, (aux, updates)
 
+    return pure, assigned
+
+
+def _jax_minimize(loss_fn, variables, optimizer):
+    outer, _ = _current_jax_scope()
+    pure, assigned = _jax_pure(loss_fn, variables)
     values = [outer.get_current_value(v) for v in variables]
-    (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
-        values
-    )
-    # State the forward pass changed: batch-norm statistics, seed-generator
-    # state, spectral-normalization vectors. Layers must not assign the
-    # variables being differentiated (ganzoo's SpectralNormalization does not).
+    (loss, (aux, updates)), grads = jax.value_and_grad(pure, has_aux=True)(values)
     for variable, value in zip(assigned, updates):
         variable.assign(value)
     optimizer.apply(grads, variables)
