@@ -1,4 +1,4 @@
-"""The anti-mode-collapse layers and the discriminator options built on them."""
+"""The layers: anti-mode-collapse ones and the discriminator options built on them, Conv2DTranspose."""
 
 import os
 
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ganzoo.layers import (
+    Conv2DTranspose,
     MinibatchStdDev,
     SpectralNormalization,
     pack,
@@ -14,6 +15,7 @@ from ganzoo.layers import (
     spectral_normalized,
 )
 from ganzoo.models import build_gan, dcgan, mlp
+from ganzoo.training import step
 
 
 def numpy(x):
@@ -269,3 +271,47 @@ def test_gan_trains_with_the_remedies(family, shape, discriminator):
     assert len(vectors) == n_wrapped > 0
     for variable, value in zip(weights + vectors, before):
         assert not np.array_equal(numpy(variable), value), variable.path
+
+
+# ------------------------------------------------------------ Conv2DTranspose
+@pytest.mark.parametrize(
+    "input_shape, kernel_shape, strides, padding",
+    [
+        ((4, 7, 7, 8), (4, 4, 6, 8), 2, "same"),  # the DCGAN generator's layer
+        ((2, 5, 6, 3), (3, 3, 4, 3), 2, "valid"),
+        ((2, 5, 5, 3), (3, 3, 2, 3), 1, "same"),
+        ((2, 7, 7, 3), (3, 3, 2, 3), 2, "same"),
+    ],
+)
+def test_conv_transpose_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding):
+    ops = keras.ops
+    x, kernel = ops.convert_to_tensor(random(*input_shape)), ops.convert_to_tensor(random(*kernel_shape, seed=1))
+    reference = lambda x_, k_: ops.conv_transpose(x_, k_, strides=strides, padding=padding)  # noqa: E731
+    ours = lambda x_, k_: step.conv_transpose(x_, k_, strides=(strides, strides), padding=padding)  # noqa: E731
+    expected = reference(x, kernel)
+    np.testing.assert_allclose(numpy(ours(x, kernel)), numpy(expected), atol=1e-5)
+    cotangent = ops.convert_to_tensor(random(*expected.shape, seed=2))  # a random output gradient
+    for name, grad in (
+        ("input", lambda f: step.input_gradients(lambda v: f(v, kernel) * cotangent, x)),
+        ("kernel", lambda f: step.input_gradients(lambda v: f(x, v) * cotangent, kernel)),
+    ):
+        want = numpy(grad(reference))
+        np.testing.assert_allclose(numpy(grad(ours)), want, atol=1e-4 * np.abs(want).max(), err_msg=name)
+
+
+def test_conv_transpose_layer_is_the_keras_layer_with_its_weights(tmp_path):
+    kwargs = dict(filters=6, kernel_size=4, strides=2, padding="same", use_bias=True, activation="relu")
+    ours, theirs = Conv2DTranspose(**kwargs), keras.layers.Conv2DTranspose(**kwargs)
+    x = random(2, 7, 7, 3)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights([random(4, 4, 6, 3, seed=3), random(6, seed=4)])
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(numpy(ours(x)), numpy(theirs(x)), atol=1e-5)
+    model = keras.Sequential([keras.Input((7, 7, 3)), ours])
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert type(reloaded.layers[0]) is Conv2DTranspose
+    np.testing.assert_allclose(numpy(reloaded(x)), numpy(theirs(x)), atol=1e-5)
+    with pytest.raises(ValueError, match="dilation_rate=1"):
+        Conv2DTranspose(4, 3, dilation_rate=2)

@@ -1,10 +1,12 @@
-"""Discriminator-side layers and functions against mode collapse."""
+"""Layers: against mode collapse (discriminator side), and a fast-training transposed convolution."""
 
+from ganzoo.layers.conv_transpose import Conv2DTranspose
 from ganzoo.layers.minibatch_stddev import MinibatchStdDev
 from ganzoo.layers.packing import pack, packed_shape
 from ganzoo.layers.spectral import SpectralNormalization, spectral_normalized
 
 __all__ = [
+    "Conv2DTranspose",
     "MinibatchStdDev",
     "SpectralNormalization",
     "pack",

@@ -9,7 +9,7 @@ discriminator mirrors it with stride-2 convolutions.
 import keras
 from keras import layers
 
-from ganzoo.layers import MinibatchStdDev, packed_shape, spectral_normalized
+from ganzoo.layers import Conv2DTranspose, MinibatchStdDev, packed_shape, spectral_normalized
 
 
 def upsampling_plan(image_shape):
@@ -59,7 +59,7 @@ def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="gener
     x = layers.Reshape((start_h, start_w, filters))(x)
     for _ in range(n_up):
         filters //= 2
-        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
     images = layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh")(x)
