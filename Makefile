@@ -39,7 +39,8 @@ test: setup data
 
 # Long measurements, never run by CI. The sweep script (benchmarks/mode_collapse_sweep.py)
 # is an exploration tool and is not part of `make bench`.
-BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py benchmarks/augmentation.py
+BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py benchmarks/augmentation.py \
+	benchmarks/train_step.py
 
 bench: setup data
 	@for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done

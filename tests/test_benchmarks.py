@@ -1,4 +1,4 @@
-"""The benchmark scripts: mode collapse (records, resumes, reports) and augmentation."""
+"""The benchmark scripts: mode collapse (records, resumes, reports), augmentation, training-step arithmetic."""
 
 import importlib.util
 import json
@@ -69,3 +69,27 @@ def test_small_subset_takes_100_distinct_images_per_class():
     assert len(set(picked.tolist())) == 1000
     np.testing.assert_array_equal(np.bincount(labels), [100] * 10)
     np.testing.assert_array_equal(y[picked], labels)
+
+
+def test_train_step_flops_timing_windows_and_peak_formula():
+    script = load_script("train_step")
+    from benchmarks import _timing  # pylint: disable=import-outside-toplevel
+
+    # Steps end at t = 0, 1, 3, 6, 10, 15: after 1 warm-up step, windows of 2 steps.
+    assert _timing.window_rates([0, 1, 3, 6, 10, 15], warmup=1, window=2) == [2 / 3, 2 / 7]
+    # The dcgan_fashion_mnist networks, multiply-adds counted by hand from the architecture.
+    generator = [100 * 7 * 7 * 128, 7 * 7 * 4 * 4 * 128 * 64, 14 * 14 * 4 * 4 * 64 * 32, 28 * 28 * 3 * 3 * 32]
+    discriminator = [14 * 14 * 4 * 4 * 1 * 32, 7 * 7 * 4 * 4 * 32 * 64, 7 * 7 * 64]
+    flops = script.dcgan_flops(28, 128)
+    fwd_g, fwd_d = 2 * sum(generator), 2 * sum(discriminator)
+    # ganzoo: G forward + G backward (no input gradient for the latents) + D 2x(forward+backward) + D
+    # forward and input gradients for G's update.
+    d_train = fwd_d + fwd_d - 2 * discriminator[0]
+    g_train = fwd_g + fwd_g - 2 * generator[0]
+    assert flops["ganzoo"] == 128 * (fwd_g + g_train + 2 * (fwd_d + d_train) + 2 * fwd_d)
+    assert flops["keras_io"] - flops["ganzoo"] == 128 * fwd_g  # the second generator forward
+    assert flops["pytorch_examples"] - flops["ganzoo"] == 128 * fwd_d  # D's unused weight gradients
+    facts = script.cpu_facts()
+    assert facts["fma_peak_gflops"] == pytest.approx(
+        facts["cores"] * facts["ghz"] * facts["fma_units"] * facts["fp32_lanes"] * 2)
+    assert facts["fp32_lanes"] in (4, 8, 16) and facts["cores"] >= 1
