@@ -70,8 +70,7 @@ def minimize(loss_fn, variables, optimizer):
             torch.zeros_like(v.value) if g is None else g
             for g, v in zip(grads, variables)
         ]
-        with torch.no_grad():
-            optimizer.apply(grads, variables)
+        _apply(optimizer, grads, variables)
         return loss.detach(), {k: a.detach() for k, a in aux.items()}
     if _BACKEND == "jax":
         return _jax_minimize(loss_fn, variables, optimizer)
@@ -135,13 +134,17 @@ def minimize_through(loss_fn, outputs, pullback, variables, optimizer):
         `(loss, aux)`.
     """
     (loss, aux), cotangent = _loss_and_input_gradient(loss_fn, outputs)
-    grads = pullback(cotangent)
+    _apply(optimizer, pullback(cotangent), list(variables))
+    return loss, aux
+
+
+def _apply(optimizer, grads, variables):
+    """`optimizer.apply`, outside autograd's recording on PyTorch."""
     if _BACKEND == "torch":
         with torch.no_grad():
-            optimizer.apply(grads, list(variables))
+            optimizer.apply(grads, variables)
     else:
-        optimizer.apply(grads, list(variables))
-    return loss, aux
+        optimizer.apply(grads, variables)
 
 
 def _loss_and_input_gradient(loss_fn, inputs):
