@@ -281,13 +281,18 @@ def test_gan_trains_with_the_remedies(family, shape, discriminator):
         ((2, 5, 6, 3), (3, 3, 4, 3), 2, "valid"),
         ((2, 5, 5, 3), (3, 3, 2, 3), 1, "same"),
         ((2, 7, 7, 3), (3, 3, 2, 3), 2, "same"),
+        ((2, 4, 5, 3), (1, 1, 2, 3), 2, "same"),  # kernel smaller than the stride
+        ((2, 4, 5, 3), (1, 2, 2, 3), 2, "valid"),
+        ((2, 3, 4, 2), (5, 4, 3, 2), 3, "same"),
+        ((2, 3, 4, 2), (5, 4, 3, 2), 3, "valid"),
     ],
 )
-def test_conv_transpose_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding):
+@pytest.mark.parametrize("function", ["conv_transpose", "conv_transpose_as_matmul"])
+def test_conv_transpose_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding, function):
     ops = keras.ops
     x, kernel = ops.convert_to_tensor(random(*input_shape)), ops.convert_to_tensor(random(*kernel_shape, seed=1))
     reference = lambda x_, k_: ops.conv_transpose(x_, k_, strides=strides, padding=padding)  # noqa: E731
-    ours = lambda x_, k_: step.conv_transpose(x_, k_, strides=(strides, strides), padding=padding)  # noqa: E731
+    ours = lambda x_, k_: getattr(step, function)(x_, k_, strides=(strides, strides), padding=padding)  # noqa: E731
     expected = reference(x, kernel)
     np.testing.assert_allclose(numpy(ours(x, kernel)), numpy(expected), atol=1e-5)
     cotangent = ops.convert_to_tensor(random(*expected.shape, seed=2))  # a random output gradient

@@ -11,9 +11,9 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` computed through `ganzoo.training.step.conv_transpose`.
 
     The same arguments, weights, config and outputs as the Keras layer
-    (channels-last, no dilation, no output padding). Its gradients on JAX are
-    computed as forward convolutions, which makes the DCGAN generator's
-    training step about 4x faster on a CPU (`benchmarks/train_step.py`); on
+    (channels-last, no dilation, no output padding). On JAX it is computed as
+    a matrix product and an overlap-add, whose gradients XLA runs several times
+    faster on a CPU than those of Keras' op (`benchmarks/train_step.py`); on
     TensorFlow and PyTorch it is the Keras layer.
 
     Raises:

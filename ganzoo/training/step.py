@@ -171,38 +171,60 @@ def _loss_and_input_gradient(loss_fn, inputs):
 def conv_transpose(inputs, kernel, *, strides, padding):
     """`keras.ops.conv_transpose` (channels-last, no dilation or output padding) for training.
 
-    Same values and gradients on every backend. On JAX the gradients are
-    computed as forward convolutions: a transposed convolution is the adjoint
-    of `ops.conv(., kernel, strides, padding)`, so its input gradient is that
-    convolution of the output gradient, and its kernel gradient is that
-    convolution's kernel gradient at the output gradient. JAX's own
-    derivation gives a convolution over a stride-dilated input, which XLA on a
-    CPU runs about 10x slower (1.0-1.3 s per DCGAN layer at batch 128,
-    measured by `benchmarks/train_step.py`).
+    Same values and gradients on every backend. On JAX it is computed by
+    `conv_transpose_as_matmul`, whose gradients JAX derives as matrix products:
+    its own derivation of the kernel gradient of `ops.conv_transpose` is a
+    convolution over a stride-dilated input that XLA on a CPU runs about 10x
+    slower (0.7-0.8 s per DCGAN layer at batch 128, measured by
+    `benchmarks/train_step.py`). TensorFlow and PyTorch run Keras' op, which
+    measured faster there.
     """
-    if _BACKEND != "jax":
-        return keras.ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
-    return _jax_conv_transpose(
-        keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel), tuple(strides), padding
-    )
+    if _BACKEND == "jax":
+        return conv_transpose_as_matmul(inputs, kernel, strides=strides, padding=padding)
+    return keras.ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
 
 
-if _BACKEND == "jax":
+def conv_transpose_as_matmul(inputs, kernel, *, strides, padding):
+    """`keras.ops.conv_transpose` as one matrix product and an overlap-add, in Keras ops.
 
-    @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-    def _jax_conv_transpose(inputs, kernel, strides, padding):
-        return keras.ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
+    Each input pixel's contribution is ``pixel @ kernel``, a kernel-sized
+    patch; the output is these patches added up on a grid `strides` apart.
+    Writing each kernel offset as ``stride * q + r``, the patches fall into
+    ``ceil(k / stride)`` shifted copies per axis of the output's
+    ``(row // stride, row % stride)`` grid, so the overlap-add is a sum of
+    padded slices. Channels-last, no dilation or output padding.
+    """
+    inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
+    _, height, width, in_channels = inputs.shape
+    kernel_h, kernel_w, out_channels, _ = kernel.shape
+    stride_h, stride_w = strides
+    taps_h, taps_w = -(-kernel_h // stride_h), -(-kernel_w // stride_w)
+    # Zero taps make each kernel axis a whole number of strides; they only write past the crop.
+    kernel = keras.ops.pad(kernel, [[0, taps_h * stride_h - kernel_h], [0, taps_w * stride_w - kernel_w],
+                                    [0, 0], [0, 0]])
+    kernel = keras.ops.reshape(kernel, (taps_h, stride_h, taps_w, stride_w, out_channels, in_channels))
+    kernel = keras.ops.reshape(keras.ops.transpose(kernel, (5, 0, 2, 1, 3, 4)), (in_channels, -1))
+    patches = keras.ops.matmul(keras.ops.reshape(inputs, (-1, in_channels)), kernel)
+    patches = keras.ops.reshape(patches, (-1, height, width, taps_h, taps_w, stride_h, stride_w, out_channels))
+    full = None
+    for a in range(taps_h):
+        for b in range(taps_w):
+            shifted = keras.ops.pad(patches[:, :, :, a, b], [[0, 0], [a, taps_h - 1 - a], [b, taps_w - 1 - b],
+                                                           [0, 0], [0, 0], [0, 0]])
+            full = shifted if full is None else full + shifted
+    full = keras.ops.reshape(keras.ops.transpose(full, (0, 1, 3, 2, 4, 5)),
+                             (-1, (height + taps_h - 1) * stride_h, (width + taps_w - 1) * stride_w, out_channels))
+    (top, rows), (left, cols) = (_transpose_crop(n, k, s, padding) for n, k, s in
+                                 ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
+    return full[:, top:top + rows, left:left + cols, :]
 
-    def _jax_conv_transpose_forward(inputs, kernel, strides, padding):
-        return _jax_conv_transpose(inputs, kernel, strides, padding), (inputs, kernel)
 
-    def _jax_conv_transpose_backward(strides, padding, residuals, output_grad):
-        inputs, kernel = residuals
-        adjoint = lambda k: keras.ops.conv(output_grad, k, strides=strides, padding=padding)  # noqa: E731
-        input_grad, kernel_vjp = jax.vjp(adjoint, kernel)
-        return input_grad, kernel_vjp(inputs)[0]
-
-    _jax_conv_transpose.defvjp(_jax_conv_transpose_forward, _jax_conv_transpose_backward)
+def _transpose_crop(size, kernel, stride, padding):
+    """(first index, length) of a transposed convolution's output inside the full overlap-add."""
+    overhang = max(kernel - stride, 0)
+    if padding == "same":
+        return overhang // 2, size * stride
+    return 0, size * stride + overhang
 
 
 def input_gradients(fn, inputs):
