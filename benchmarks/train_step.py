@@ -532,9 +532,12 @@ def markdown(report):
         "",
         "Each cell: forward / input gradient / kernel gradient, each gradient timed with its forward "
         "pass (`jax.jit(jax.grad(...))`, `tf.function` + `GradientTape`, eager `torch.autograd.grad`). "
-        "The generator's upsampling layers are `ganzoo.layers.Conv2DTranspose`; the `keras.` rows under "
-        "them time Keras' own layer with the same weights, whose kernel gradient XLA derives as a "
-        "convolution over a stride-dilated input.",
+        "A linear layer's gradients do not need its output, so the compiled backends may leave the "
+        "forward out of the gradient cells. The generator's upsampling layers are "
+        "`ganzoo.layers.Conv2DTranspose`, which on JAX is one matmul and an overlap-add "
+        "(`step.conv_transpose_as_matmul`) whose gradients JAX derives as matmuls; the `keras.` rows "
+        "under them time Keras' own layer with the same weights, whose kernel gradient XLA derives as "
+        "a convolution over a stride-dilated input.",
         "",
         "| network | layer | input | " + " | ".join(
             f"{b} fwd / d-input / d-kernel" for b in report["layers"]) + " |",
