@@ -36,10 +36,14 @@ def report(name, stamps, *, warmup, window, **extra):
     }), flush=True)
 
 
+# Steps per process: warm-up, then `windows` timed windows of `window` steps; the batch size.
+DEFAULTS = {"warmup": 4, "windows": 4, "window": 6, "batch": 128}
+
+
 def parse_args(argv=None):
-    """`--warmup W --windows K --window S [--batch B]` as a dict of ints."""
+    """`[--warmup W] [--windows K] [--window S] [--batch B]` over `DEFAULTS`, as a dict of ints."""
     argv = sys.argv[1:] if argv is None else argv
-    args = {"warmup": 3, "windows": 5, "window": 5, "batch": 128}
+    args = dict(DEFAULTS)
     for flag, value in zip(argv[::2], argv[1::2]):
         args[flag.lstrip("-")] = int(value)
     return args

@@ -40,8 +40,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results")
 CONFIG = "dcgan_fashion_mnist"
-BATCH = 128
-TIMING = {"warmup": 4, "windows": 4, "window": 6}  # steps, per round
+sys.path.insert(0, ROOT)
+from benchmarks._timing import DEFAULTS  # noqa: E402  pylint: disable=wrong-import-position
+
+BATCH = DEFAULTS["batch"]
+TIMING = {key: DEFAULTS[key] for key in ("warmup", "windows", "window")}  # steps, per round
 SCALING_TIMING = {"warmup": 2, "windows": 3, "window": 3}
 BATCH_SIZES = (32, 64, 128, 256, 512)
 IMAGE_SIDES = (28, 32, 64)
@@ -159,7 +162,6 @@ def dcgan_flops(side=28, batch=BATCH):
 # ---------------------------------------------------------------- workers
 def worker_ganzoo(args):
     """Times ganzoo's `fit` (in this process's KERAS_BACKEND); prints one JSON line."""
-    sys.path.insert(0, ROOT)
     import keras  # pylint: disable=import-outside-toplevel
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -224,7 +226,6 @@ def worker_peak(_args):
 
 def worker_pipeline(args):
     """The input pipeline alone: ms per batch of `data.epoch_stream` (median of windows of 50)."""
-    sys.path.insert(0, ROOT)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel,unused-import
 
     from benchmarks import _timing  # pylint: disable=import-outside-toplevel
@@ -241,7 +242,6 @@ def worker_pipeline(args):
 
 def worker_layers(args):
     """Per-layer forward / input-gradient / weight-gradient times of the networks (this backend)."""
-    sys.path.insert(0, ROOT)
     import keras  # pylint: disable=import-outside-toplevel
     import numpy as np  # pylint: disable=import-outside-toplevel
 
