@@ -9,7 +9,7 @@ from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
 from ganzoo.models.sampling import check_int, check_labels, generate, latents, num_classes
-from ganzoo.training.step import forward, minimize, minimize_through, stateless_train_step
+from ganzoo.training.step import constant, forward, minimize, minimize_through, stateless_train_step
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class GAN(keras.Model):
             if i == d_steps - 1 and not self._pretraining:
                 fake, pullback = forward(lambda: self.fake_batch(batch_size, labels), generator_variables)
             else:
-                fake = self.fake_batch(batch_size, labels)
+                fake = constant(lambda: self.fake_batch(batch_size, labels))
             d_loss, probabilities = minimize(
                 lambda: self.discriminator_loss(real, ops.stop_gradient(fake), labels),
                 self.discriminator.trainable_variables,

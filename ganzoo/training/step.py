@@ -138,6 +138,14 @@ def minimize_through(loss_fn, outputs, pullback, variables, optimizer):
     return loss, aux
 
 
+def constant(fn):
+    """`fn()` as a constant of the step: no gradient flows into it, and PyTorch records no graph for it."""
+    if _BACKEND == "torch":
+        with torch.no_grad():
+            return fn()
+    return keras.ops.stop_gradient(fn())
+
+
 def _apply(optimizer, grads, variables):
     """`optimizer.apply`, outside autograd's recording on PyTorch."""
     if _BACKEND == "torch":
