@@ -13,6 +13,8 @@ import difflib
 import keras
 from keras import layers
 
+from ganzoo.training import step
+
 # Images are in [-1, 1]; -1 is the background of the bundled datasets.
 POLICIES = {
     "translation": lambda seed: layers.RandomTranslation(
@@ -49,5 +51,5 @@ def build_augmenter(policy, *, seed=None, name="augmenter"):
             raise ValueError(
                 f"Unknown augmentation {transform!r}; expected names from {sorted(POLICIES)}.{hint}"
             )
-        transforms.append(POLICIES[transform](None if seed is None else seed + i))
+        transforms.append(step.traceable(POLICIES[transform](None if seed is None else seed + i)))
     return keras.Sequential(transforms, name=name)

@@ -112,6 +112,13 @@ class TestDiffAugmentPack(GANConformance):
     def make_data(self, n):
         return images(n)
 
+    def test_compiles_where_the_backend_can(self):
+        """On JAX the step is compiled (Keras' "auto" refuses for RandomTranslation: an op-by-op epoch)."""
+        model = self.compiled_model()
+        assert model.jit_compile is (keras.backend.backend() == "jax")
+        model.compile(d_optimizer="adam", g_optimizer="adam", jit_compile=False)
+        assert model.jit_compile is False  # an explicit choice still holds
+
 
 class TestMinibatchStdDevPack(GANConformance):
     """Minibatch standard deviation in an MLP discriminator with dropout, PacGAN packs of 4."""
