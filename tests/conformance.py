@@ -159,7 +159,9 @@ class GANConformance:
 
     def test_same_seed_gives_identical_samples(self):
         runs = self.trained()["samples"]  # two models built and trained from seed 3
-        np.testing.assert_array_equal(runs[0], runs[1])
+        # Two traces of the step may add multi-threaded float32 partial sums in different orders
+        # (a CI run under load differed by 2.6e-6 on TensorFlow); a different seed differs by O(0.1).
+        np.testing.assert_allclose(runs[0], runs[1], rtol=0, atol=1e-4)
         # The seed matters: another seed gives another initial generator.
         initial = [self.compiled_model(seed=s).generate(6, seed=1) for s in (3, 4)]
-        assert not np.array_equal(initial[0], initial[1])
+        assert np.abs(initial[0] - initial[1]).max() > 1e-2
