@@ -1,4 +1,4 @@
-"""The layers: anti-mode-collapse ones and the discriminator options built on them, Conv2DTranspose."""
+"""The layers: anti-mode-collapse ones and the discriminator options built on them, Conv2D(Transpose)."""
 
 import os
 
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ganzoo.layers import (
+    Conv2D,
     Conv2DTranspose,
     MinibatchStdDev,
     SpectralNormalization,
@@ -273,7 +274,39 @@ def test_gan_trains_with_the_remedies(family, shape, discriminator):
         assert not np.array_equal(numpy(variable), value), variable.path
 
 
-# ------------------------------------------------------------ Conv2DTranspose
+# ------------------------------------------------------------ Conv2D, Conv2DTranspose
+def assert_values_and_gradients_match(ours, reference, x, kernel):
+    """ours(x, kernel) == reference(x, kernel), and so are both gradients under a random cotangent."""
+    ops = keras.ops
+    expected = reference(x, kernel)
+    np.testing.assert_allclose(numpy(ours(x, kernel)), numpy(expected), atol=1e-5)
+    cotangent = ops.convert_to_tensor(random(*expected.shape, seed=2))  # a random output gradient
+    for name, grad in (
+        ("input", lambda f: step.input_gradients(lambda v: f(v, kernel) * cotangent, x)),
+        ("kernel", lambda f: step.input_gradients(lambda v: f(x, v) * cotangent, kernel)),
+    ):
+        want = numpy(grad(reference))
+        np.testing.assert_allclose(numpy(grad(ours)), want, atol=1e-4 * np.abs(want).max(), err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "input_shape, kernel_shape, strides, padding",
+    [
+        ((2, 8, 8, 4), (3, 3, 4, 1), (1, 1), "same"),  # the DCGAN generator's output layer
+        ((2, 8, 8, 4), (4, 4, 4, 6), (2, 2), "same"),  # the DCGAN discriminator's layers
+        ((2, 7, 9, 3), (4, 4, 3, 5), (2, 2), "same"),  # odd sizes: uneven "same" padding
+        ((2, 7, 6, 3), (2, 3, 3, 5), (1, 2), "same"),  # even kernel, stride 1: uneven padding
+        ((2, 7, 9, 3), (3, 2, 3, 5), (2, 3), "valid"),
+        ((2, 5, 5, 3), (1, 1, 3, 2), (1, 1), "valid"),
+    ],
+)
+def test_conv_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding):
+    x, kernel = keras.ops.convert_to_tensor(random(*input_shape)), keras.ops.convert_to_tensor(random(*kernel_shape, seed=1))
+    assert_values_and_gradients_match(
+        lambda x_, k_: step.conv(x_, k_, strides=strides, padding=padding),
+        lambda x_, k_: keras.ops.conv(x_, k_, strides=strides, padding=padding), x, kernel)
+
+
 @pytest.mark.parametrize(
     "input_shape, kernel_shape, strides, padding",
     [
@@ -289,34 +322,34 @@ def test_gan_trains_with_the_remedies(family, shape, discriminator):
 )
 @pytest.mark.parametrize("function", ["conv_transpose", "conv_transpose_as_matmul"])
 def test_conv_transpose_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding, function):
-    ops = keras.ops
-    x, kernel = ops.convert_to_tensor(random(*input_shape)), ops.convert_to_tensor(random(*kernel_shape, seed=1))
-    reference = lambda x_, k_: ops.conv_transpose(x_, k_, strides=strides, padding=padding)  # noqa: E731
-    ours = lambda x_, k_: getattr(step, function)(x_, k_, strides=(strides, strides), padding=padding)  # noqa: E731
-    expected = reference(x, kernel)
-    np.testing.assert_allclose(numpy(ours(x, kernel)), numpy(expected), atol=1e-5)
-    cotangent = ops.convert_to_tensor(random(*expected.shape, seed=2))  # a random output gradient
-    for name, grad in (
-        ("input", lambda f: step.input_gradients(lambda v: f(v, kernel) * cotangent, x)),
-        ("kernel", lambda f: step.input_gradients(lambda v: f(x, v) * cotangent, kernel)),
-    ):
-        want = numpy(grad(reference))
-        np.testing.assert_allclose(numpy(grad(ours)), want, atol=1e-4 * np.abs(want).max(), err_msg=name)
+    x, kernel = keras.ops.convert_to_tensor(random(*input_shape)), keras.ops.convert_to_tensor(random(*kernel_shape, seed=1))
+    assert_values_and_gradients_match(
+        lambda x_, k_: getattr(step, function)(x_, k_, strides=(strides, strides), padding=padding),
+        lambda x_, k_: keras.ops.conv_transpose(x_, k_, strides=strides, padding=padding), x, kernel)
 
 
-def test_conv_transpose_layer_is_the_keras_layer_with_its_weights(tmp_path):
+@pytest.mark.parametrize(
+    "ours_class, keras_class, input_shape, kernel_shape, unsupported, message",
+    [
+        (Conv2D, keras.layers.Conv2D, (2, 9, 8, 3), (4, 4, 3, 6), {"groups": 3}, "groups=1"),
+        (Conv2DTranspose, keras.layers.Conv2DTranspose, (2, 7, 7, 3), (4, 4, 6, 3), {"dilation_rate": 2},
+         "dilation_rate=1"),
+    ],
+)
+def test_conv_layers_are_the_keras_layers_with_their_weights(
+        tmp_path, ours_class, keras_class, input_shape, kernel_shape, unsupported, message):
     kwargs = dict(filters=6, kernel_size=4, strides=2, padding="same", use_bias=True, activation="relu")
-    ours, theirs = Conv2DTranspose(**kwargs), keras.layers.Conv2DTranspose(**kwargs)
-    x = random(2, 7, 7, 3)
+    ours, theirs = ours_class(**kwargs), keras_class(**kwargs)
+    x = random(*input_shape)
     ours.build(x.shape)
     theirs.build(x.shape)
-    theirs.set_weights([random(4, 4, 6, 3, seed=3), random(6, seed=4)])
+    theirs.set_weights([random(*kernel_shape, seed=3), random(6, seed=4)])
     ours.set_weights(theirs.get_weights())
     np.testing.assert_allclose(numpy(ours(x)), numpy(theirs(x)), atol=1e-5)
-    model = keras.Sequential([keras.Input((7, 7, 3)), ours])
+    model = keras.Sequential([keras.Input(input_shape[1:]), ours])
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    assert type(reloaded.layers[0]) is Conv2DTranspose
+    assert type(reloaded.layers[0]) is ours_class
     np.testing.assert_allclose(numpy(reloaded(x)), numpy(theirs(x)), atol=1e-5)
-    with pytest.raises(ValueError, match="dilation_rate=1"):
-        Conv2DTranspose(4, 3, dilation_rate=2)
+    with pytest.raises(ValueError, match=message):
+        ours_class(3, 3, **unsupported)

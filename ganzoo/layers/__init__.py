@@ -1,11 +1,12 @@
-"""Layers: against mode collapse (discriminator side), and a fast-training transposed convolution."""
+"""Layers: against mode collapse (discriminator side), and fast-training convolutions."""
 
-from ganzoo.layers.conv_transpose import Conv2DTranspose
+from ganzoo.layers.conv import Conv2D, Conv2DTranspose
 from ganzoo.layers.minibatch_stddev import MinibatchStdDev
 from ganzoo.layers.packing import pack, packed_shape
 from ganzoo.layers.spectral import SpectralNormalization, spectral_normalized
 
 __all__ = [
+    "Conv2D",
     "Conv2DTranspose",
     "MinibatchStdDev",
     "SpectralNormalization",

@@ -9,7 +9,7 @@ discriminator mirrors it with stride-2 convolutions.
 import keras
 from keras import layers
 
-from ganzoo.layers import Conv2DTranspose, MinibatchStdDev, packed_shape, spectral_normalized
+from ganzoo.layers import Conv2D, Conv2DTranspose, MinibatchStdDev, packed_shape, spectral_normalized
 
 
 def upsampling_plan(image_shape):
@@ -62,7 +62,7 @@ def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="gener
         x = Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    images = layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh")(x)
+    images = Conv2D(image_shape[-1], 3, padding="same", activation="tanh")(x)
     return keras.Model(latents, images, name=name)
 
 
@@ -137,7 +137,7 @@ def discriminator_features(
     _, _, n_up = upsampling_plan(image_shape)
     x = images
     for i in range(max(n_up, 2)):
-        conv = layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same")
+        conv = Conv2D(base_filters * 2**i, 4, strides=2, padding="same")
         x = spectral_normalized(conv, spectral_norm)(x)
         if batch_norm and i > 0:
             x = layers.BatchNormalization()(x)

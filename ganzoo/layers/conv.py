@@ -1,0 +1,67 @@
+"""`Conv2D` and `Conv2DTranspose`: Keras' layers computed the way each backend trains them fastest."""
+
+import keras
+from keras import ops
+
+from ganzoo.training import step
+
+
+def _check_supported(layer, requirement, setting, supported):
+    """Raises the one-line ValueError for a configuration the layer leaves to Keras' own."""
+    if layer.data_format != "channels_last" or layer.dilation_rate != (1, 1) or not supported:
+        name = type(layer).__name__
+        raise ValueError(
+            f"ganzoo.layers.{name} supports channels_last, dilation_rate=1 and {requirement}; got "
+            f"data_format={layer.data_format!r}, dilation_rate={layer.dilation_rate}, {setting}. "
+            f"Use keras.layers.{name} for those."
+        )
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Conv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` computed through `ganzoo.training.step.conv`.
+
+    The same arguments, weights, config and outputs as the Keras layer
+    (channels-last, no dilation, one group). On PyTorch the convolution runs
+    on torch's channels-last view of the input instead of a copy in NCHW
+    (faster training, `benchmarks/train_step.py`); on TensorFlow and JAX it is
+    the Keras layer.
+
+    Raises:
+        ValueError: for `data_format="channels_first"`, a dilation rate other
+            than 1 or `groups` > 1: use the Keras layer for those.
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
+        _check_supported(self, "groups=1", f"groups={self.groups}", self.groups == 1)
+
+    def convolution_op(self, inputs, kernel):
+        return step.conv(inputs, kernel, strides=self.strides, padding=self.padding)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` computed through `ganzoo.training.step.conv_transpose`.
+
+    The same arguments, weights, config and outputs as the Keras layer
+    (channels-last, no dilation, no output padding). On JAX it is computed as
+    a matrix product and an overlap-add, whose gradients XLA runs several times
+    faster on a CPU than those of Keras' op; on PyTorch torch's op runs on the
+    channels-last view of the input (`benchmarks/train_step.py`); on
+    TensorFlow it is the Keras layer.
+
+    Raises:
+        ValueError: for `data_format="channels_first"`, a dilation rate other
+            than 1 or an `output_padding`: use the Keras layer for those.
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
+        _check_supported(self, "no output_padding", f"output_padding={self.output_padding}", not self.output_padding)
+
+    def call(self, inputs):
+        outputs = step.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding)
+        if self.use_bias:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
