@@ -1,4 +1,4 @@
-"""The layers: anti-mode-collapse ones and the discriminator options built on them, Conv2D(Transpose)."""
+"""The layers: anti-mode-collapse ones and the discriminator options built on them, the fast-training ones."""
 
 import os
 
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ganzoo.layers import (
+    BatchNormalization,
     Conv2D,
     Conv2DTranspose,
     MinibatchStdDev,
@@ -353,3 +354,50 @@ def test_conv_layers_are_the_keras_layers_with_their_weights(
     np.testing.assert_allclose(numpy(reloaded(x)), numpy(theirs(x)), atol=1e-5)
     with pytest.raises(ValueError, match=message):
         ours_class(3, 3, **unsupported)
+
+
+# ------------------------------------------------------------ BatchNormalization
+@pytest.mark.parametrize("shape", [(4, 5, 6, 3), (8, 5)])
+@pytest.mark.parametrize("argument", ["gamma", "beta"])
+def test_batch_norm_values_and_gradients_match_the_formula(shape, argument):
+    ops = keras.ops
+    x = ops.convert_to_tensor(random(*shape) * 3 + 1)
+    gamma, beta = ops.convert_to_tensor(random(shape[-1], seed=3)), ops.convert_to_tensor(random(shape[-1], seed=4))
+    axes = list(range(len(shape) - 1))
+
+    def reference(x_, w):
+        g, b = (w, beta) if argument == "gamma" else (gamma, w)
+        centered = x_ - ops.mean(x_, axis=axes)
+        return centered / ops.sqrt(ops.mean(centered**2, axis=axes) + 1e-3) * g + b
+
+    def ours(x_, w):
+        g, b = (w, beta) if argument == "gamma" else (gamma, w)
+        return step.batch_norm(x_, g, b, epsilon=1e-3)[0]
+
+    assert_values_and_gradients_match(ours, reference, x, gamma if argument == "gamma" else beta)
+    _, mean, variance = step.batch_norm(x, gamma, beta, epsilon=1e-3)
+    np.testing.assert_allclose(numpy(mean), numpy(x).mean(axis=tuple(axes)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(numpy(variance), numpy(x).var(axis=tuple(axes)), rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 6, 3), (8, 5)])
+def test_batch_norm_layer_is_the_keras_layer_with_its_statistics(tmp_path, shape):
+    ours, theirs = BatchNormalization(momentum=0.8), keras.layers.BatchNormalization(momentum=0.8)
+    for layer in (ours, theirs):
+        layer.build(shape)
+        layer.set_weights([random(shape[-1], seed=seed) ** 2 + 0.5 * (seed > 5) for seed in (3, 4, 5, 6)])
+    x = random(*shape) * 2 + 1
+    for training in (True, True, False):
+        np.testing.assert_allclose(numpy(ours(x, training=training)), numpy(theirs(x, training=training)),
+                                   atol=1e-5)
+        for mine, keras_weight in zip(ours.weights, theirs.weights):
+            np.testing.assert_allclose(numpy(mine), numpy(keras_weight), rtol=1e-5, atol=1e-6, err_msg=mine.path)
+    mask = np.array([True] * (shape[0] - 1) + [False]).reshape(shape[:1] + (1,) * (len(shape) - 2))
+    mask = np.broadcast_to(mask, shape[:-1])
+    np.testing.assert_allclose(numpy(ours(x, training=True, mask=mask)),  # masked: Keras' own call
+                               numpy(theirs(x, training=True, mask=mask)), atol=1e-5)
+    model = keras.Sequential([keras.Input(shape[1:]), ours])
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert type(reloaded.layers[0]) is BatchNormalization
+    np.testing.assert_allclose(numpy(reloaded(x, training=False)), numpy(theirs(x, training=False)), atol=1e-5)

@@ -1,11 +1,13 @@
-"""Layers: against mode collapse (discriminator side), and fast-training convolutions."""
+"""Layers: against mode collapse (discriminator side), and fast-training convolutions and batch normalization."""
 
 from ganzoo.layers.conv import Conv2D, Conv2DTranspose
 from ganzoo.layers.minibatch_stddev import MinibatchStdDev
+from ganzoo.layers.normalization import BatchNormalization
 from ganzoo.layers.packing import pack, packed_shape
 from ganzoo.layers.spectral import SpectralNormalization, spectral_normalized
 
 __all__ = [
+    "BatchNormalization",
     "Conv2D",
     "Conv2DTranspose",
     "MinibatchStdDev",

@@ -9,7 +9,8 @@ discriminator mirrors it with stride-2 convolutions.
 import keras
 from keras import layers
 
-from ganzoo.layers import Conv2D, Conv2DTranspose, MinibatchStdDev, packed_shape, spectral_normalized
+from ganzoo.layers import (BatchNormalization, Conv2D, Conv2DTranspose, MinibatchStdDev, packed_shape,
+                           spectral_normalized)
 
 
 def upsampling_plan(image_shape):
@@ -54,13 +55,13 @@ def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="gener
     filters = base_filters * 2**n_up
     latents = keras.Input((latent_dim,), name="z")
     x = layers.Dense(start_h * start_w * filters, use_bias=False)(latents)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start_h, start_w, filters))(x)
     for _ in range(n_up):
         filters //= 2
         x = Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = BatchNormalization()(x)
         x = layers.ReLU()(x)
     images = Conv2D(image_shape[-1], 3, padding="same", activation="tanh")(x)
     return keras.Model(latents, images, name=name)
@@ -140,7 +141,7 @@ def discriminator_features(
         conv = Conv2D(base_filters * 2**i, 4, strides=2, padding="same")
         x = spectral_normalized(conv, spectral_norm)(x)
         if batch_norm and i > 0:
-            x = layers.BatchNormalization()(x)
+            x = BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)

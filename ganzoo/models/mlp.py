@@ -6,7 +6,7 @@ import random
 import keras
 from keras import layers
 
-from ganzoo.layers import MinibatchStdDev, packed_shape, spectral_normalized
+from ganzoo.layers import BatchNormalization, MinibatchStdDev, packed_shape, spectral_normalized
 
 
 def build_generator(
@@ -37,7 +37,7 @@ def build_generator(
     for units in hidden_units:
         x = layers.Dense(units, use_bias=not batch_norm)(x)
         if batch_norm:
-            x = layers.BatchNormalization()(x)
+            x = BatchNormalization()(x)
         x = layers.ReLU()(x)
     x = layers.Dense(math.prod(sample_shape), activation=output_activation)(x)
     samples = layers.Reshape(tuple(sample_shape))(x)

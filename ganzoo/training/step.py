@@ -191,6 +191,31 @@ def _loss_and_input_gradient(loss_fn, inputs):
     raise NotImplementedError(f"Unsupported backend {_BACKEND!r}.")
 
 
+def batch_norm(inputs, gamma, beta, *, epsilon):
+    """Training-mode batch normalization over every axis but the last.
+
+    Returns `(outputs, mean, variance)`: the normalized, scaled (`gamma`) and
+    shifted (`beta`; either may be None) inputs, differentiable with respect
+    to the inputs, `gamma` and `beta`, and the batch's mean and biased
+    variance for the moving statistics, as Keras' `BatchNormalization`
+    computes them. On PyTorch it is one call of torch's fused kernel on the
+    channels-first view of the input (channels-last memory, as in `conv`),
+    with the variance recovered from the kernel's saved inverse standard
+    deviation; elsewhere Keras' `ops.moments` and `ops.batch_normalization`.
+    """
+    if _BACKEND == "torch":
+        x = keras.ops.convert_to_tensor(inputs)
+        to_channels_first = (0, x.ndim - 1, *range(1, x.ndim - 1))
+        outputs, mean, inverse_std = torch.native_batch_norm(
+            x.permute(to_channels_first), gamma, beta, None, None, True, 0.0, epsilon)
+        variance = inverse_std.detach() ** -2 - epsilon
+        return outputs.permute(0, *range(2, x.ndim), 1), mean.detach(), variance
+    mean, variance = keras.ops.moments(inputs, list(range(len(inputs.shape) - 1)))
+    outputs = keras.ops.batch_normalization(inputs, mean, variance, axis=-1, offset=beta, scale=gamma,
+                                            epsilon=epsilon)
+    return outputs, mean, variance
+
+
 def conv(inputs, kernel, *, strides, padding):
     """`keras.ops.conv` (2-D, channels-last, no dilation or groups) for training.
 
