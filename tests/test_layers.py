@@ -290,21 +290,28 @@ def assert_values_and_gradients_match(ours, reference, x, kernel):
         np.testing.assert_allclose(numpy(grad(ours)), want, atol=1e-4 * np.abs(want).max(), err_msg=name)
 
 
+CONV_CASES = [  # input shape, kernel shape, strides, padding
+    ((2, 8, 8, 4), (3, 3, 4, 1), (1, 1), "same"),  # the DCGAN generator's output layer
+    ((2, 8, 8, 4), (4, 4, 4, 6), (2, 2), "same"),  # the DCGAN discriminator's layers
+    ((2, 7, 9, 3), (4, 4, 3, 5), (2, 2), "same"),  # odd sizes: uneven "same" padding
+    ((2, 7, 6, 3), (2, 3, 3, 5), (1, 2), "same"),  # even kernel: uneven padding
+    ((2, 7, 9, 3), (3, 2, 3, 5), (2, 3), "valid"),
+    ((2, 5, 5, 3), (1, 1, 3, 2), (1, 1), "valid"),
+    ((2, 7, 6, 3), (2, 4, 3, 5), (1, 1), "same"),  # even kernel, stride 1: uneven padding
+    ((2, 7, 6, 3), (3, 2, 3, 17), (1, 1), "valid"),
+]
+
+
 @pytest.mark.parametrize(
-    "input_shape, kernel_shape, strides, padding",
-    [
-        ((2, 8, 8, 4), (3, 3, 4, 1), (1, 1), "same"),  # the DCGAN generator's output layer
-        ((2, 8, 8, 4), (4, 4, 4, 6), (2, 2), "same"),  # the DCGAN discriminator's layers
-        ((2, 7, 9, 3), (4, 4, 3, 5), (2, 2), "same"),  # odd sizes: uneven "same" padding
-        ((2, 7, 6, 3), (2, 3, 3, 5), (1, 2), "same"),  # even kernel, stride 1: uneven padding
-        ((2, 7, 9, 3), (3, 2, 3, 5), (2, 3), "valid"),
-        ((2, 5, 5, 3), (1, 1, 3, 2), (1, 1), "valid"),
-    ],
+    "input_shape, kernel_shape, strides, padding, function",
+    [case + ("conv",) for case in CONV_CASES]
+    + [case + ("conv_as_matmul",) for case in CONV_CASES if case[2] == (1, 1)],
 )
-def test_conv_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding):
+def test_conv_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding, function):
     x, kernel = keras.ops.convert_to_tensor(random(*input_shape)), keras.ops.convert_to_tensor(random(*kernel_shape, seed=1))
+    arguments = {"padding": padding} if function == "conv_as_matmul" else {"strides": strides, "padding": padding}
     assert_values_and_gradients_match(
-        lambda x_, k_: step.conv(x_, k_, strides=strides, padding=padding),
+        lambda x_, k_: getattr(step, function)(x_, k_, **arguments),
         lambda x_, k_: keras.ops.conv(x_, k_, strides=strides, padding=padding), x, kernel)
 
 
