@@ -16,7 +16,8 @@ them). The report adds analytical FLOPs per step (from the layer shapes, per
 contender, since the loops do different work), achieved GFLOP/s, utilisation
 of the CPU's fp32 FMA peak and of a measured large-matmul peak, the input
 pipeline's cost per batch, a per-layer profile of the convolutions on each
-backend, and how step time grows with batch size and image size. It writes
+backend, an op-level profile of ganzoo's PyTorch step (``torch.profiler``),
+and how step time grows with batch size and image size. It writes
 ``train_step.md``, ``train_step.json`` and ``train_step_scaling.png`` under
 ``--out``.
 
@@ -106,15 +107,18 @@ def cpu_facts():
 
 
 # ------------------------------------------------------------------ FLOPs
-def layer_flops(model):
-    """Per-sample forward FLOPs (2 x multiply-adds) of each Dense/Conv layer, input to output."""
+def layer_flops(model, convolutions_only=False):
+    """Per-sample forward FLOPs (2 x multiply-adds) of each Dense/Conv layer, input to output.
+
+    With `convolutions_only`, Dense layers count 0.
+    """
     import keras  # pylint: disable=import-outside-toplevel
 
     flops = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):
             kernel = layer.kernel.shape
-            flops.append(2 * kernel[0] * kernel[1])
+            flops.append(0 if convolutions_only else 2 * kernel[0] * kernel[1])
         elif isinstance(layer, keras.layers.Conv2DTranspose):  # counted at its (smaller) input size
             kh, kw, cout, cin = layer.kernel.shape
             _, h, w, _ = layer.input.shape
@@ -156,17 +160,18 @@ def dcgan_flops(side=28, batch=BATCH):
 
     gan = run.build_from_config(config_lib.load(CONFIG), sample_shape=(side, side, 1))
     g, d = layer_flops(gan.generator), layer_flops(gan.discriminator)
-    return {recipe: step_flops(g, d, batch, recipe) for recipe in ("ganzoo", "keras_io", "pytorch_examples")}
+    flops = {recipe: step_flops(g, d, batch, recipe) for recipe in ("ganzoo", "keras_io", "pytorch_examples")}
+    g, d = layer_flops(gan.generator, True), layer_flops(gan.discriminator, True)
+    return {**flops, "ganzoo convolutions": step_flops(g, d, batch, "ganzoo")}
 
 
 # ---------------------------------------------------------------- workers
-def worker_ganzoo(args):
-    """Times ganzoo's `fit` (in this process's KERAS_BACKEND); prints one JSON line."""
+def _ganzoo_gan_and_data(args):
+    """The config's GAN (this process's KERAS_BACKEND) and its endless batches, as `ganzoo train` builds them."""
     import keras  # pylint: disable=import-outside-toplevel
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from benchmarks import _timing  # pylint: disable=import-outside-toplevel
     from ganzoo import config as config_lib, data  # pylint: disable=import-outside-toplevel
     from ganzoo.training import run  # pylint: disable=import-outside-toplevel
 
@@ -182,6 +187,16 @@ def worker_ganzoo(args):
     gan = run.build_from_config(config, sample_shape=shape)
     if args.jit != "auto":
         gan.jit_compile = args.jit == "1"
+    return gan, dataset
+
+
+def worker_ganzoo(args):
+    """Times ganzoo's `fit` (in this process's KERAS_BACKEND); prints one JSON line."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from benchmarks import _timing  # pylint: disable=import-outside-toplevel
+
+    gan, dataset = _ganzoo_gan_and_data(args)
     stamps = []
 
     class Stamp(keras.callbacks.Callback):
@@ -193,6 +208,46 @@ def worker_ganzoo(args):
     gan.fit(dataset, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Stamp()])
     _timing.report("ganzoo", stamps, warmup=args.warmup, window=args.window,
                    backend=keras.backend.backend(), jit_compile=bool(gan.jit_compile))
+
+
+# torch.profiler op names -> kind of work, first match wins; the rest is "other ops".
+OP_KINDS = (("convolution", ("conv",)), ("batch norm", ("batch_norm",)),
+            ("matmul (Dense)", ("aten::mm", "aten::addmm", "aten::bmm")), ("Keras' data loader", ("DataLoader",)))
+
+
+def worker_torch_ops(args):
+    """ganzoo's `fit` on PyTorch under `torch.profiler`: ms per step by kind of op; prints one JSON line.
+
+    The profiler runs from the first step after the warm-up to the end of the
+    last, inside one `fit`, so `fit`'s own setup is not in the step time.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+    from torch.profiler import ProfilerActivity, profile  # pylint: disable=import-outside-toplevel
+
+    gan, dataset = _ganzoo_gan_and_data(args)
+    steps, total = args.windows * args.window, args.warmup + args.windows * args.window
+    profiler, wall = profile(activities=[ProfilerActivity.CPU]), []
+
+    class Profile(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == args.warmup:
+                profiler.start()
+                wall.append(time.perf_counter())
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == total - 1:
+                float(keras.ops.convert_to_numpy(logs["d_loss"]))  # the step is done
+                wall.append(time.perf_counter())
+                profiler.stop()
+
+    gan.fit(dataset, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Profile()])
+    step_ms = 1000 * (wall[1] - wall[0]) / steps
+    kinds = {kind: 0.0 for kind, _ in OP_KINDS} | {"other ops": 0.0}
+    for event in profiler.key_averages():
+        kind = next((k for k, names in OP_KINDS if any(n in event.key for n in names)), "other ops")
+        kinds[kind] += event.self_cpu_time_total / 1000 / steps
+    kinds["outside ops (Python, Keras, autograd)"] = step_ms - sum(kinds.values())
+    print(json.dumps({"steps": steps, "step_ms": step_ms, "ms_per_step": kinds}), flush=True)
 
 
 def worker_peak(_args):
@@ -335,7 +390,8 @@ def _layer_times(backend, layer, x):
     return result
 
 
-WORKERS = {"ganzoo": worker_ganzoo, "peak": worker_peak, "pipeline": worker_pipeline, "layers": worker_layers}
+WORKERS = {"ganzoo": worker_ganzoo, "peak": worker_peak, "pipeline": worker_pipeline, "layers": worker_layers,
+           "torch_ops": worker_torch_ops}
 
 
 # ------------------------------------------------------------ orchestration
@@ -392,6 +448,8 @@ def main(argv=None):
     print(f"input pipeline alone: {pipeline['ms_per_batch']:.2f} ms per batch", flush=True)
     layers = {backend: run_worker(["--worker", "layers"], {"KERAS_BACKEND": backend}, timing={})["layers"]
               for backend in ("tensorflow", "jax", "torch")}
+    torch_ops = run_worker(["--worker", "torch_ops"], {"KERAS_BACKEND": "torch"})
+    torch_ops["convolution_gflop_per_step"] = flops["ganzoo convolutions"] / 1e9
 
     rows = []
     for name, (_, _, recipe) in CONTENDERS.items():
@@ -406,7 +464,7 @@ def main(argv=None):
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": cpu, "matmul_peak": peak, "timing": {**TIMING, "rounds": args.rounds},
-        "batch": BATCH, "config": CONFIG, "rows": rows, "pipeline": pipeline, "layers": layers,
+        "batch": BATCH, "config": CONFIG, "rows": rows, "pipeline": pipeline, "layers": layers, "torch_ops": torch_ops,
         "scaling": scaling, "seconds": time.perf_counter() - started,
     }
     with open(os.path.join(args.out, "train_step.json"), "w", encoding="utf-8") as f:
@@ -533,11 +591,13 @@ def markdown(report):
         "Each cell: forward / input gradient / kernel gradient, each gradient timed with its forward "
         "pass (`jax.jit(jax.grad(...))`, `tf.function` + `GradientTape`, eager `torch.autograd.grad`). "
         "A linear layer's gradients do not need its output, so the compiled backends may leave the "
-        "forward out of the gradient cells. The generator's upsampling layers are "
-        "`ganzoo.layers.Conv2DTranspose`, which on JAX is one matmul and an overlap-add "
-        "(`step.conv_transpose_as_matmul`) whose gradients JAX derives as matmuls; the `keras.` rows "
-        "under them time Keras' own layer with the same weights, whose kernel gradient XLA derives as "
-        "a convolution over a stride-dilated input.",
+        "forward out of the gradient cells. The convolutions are `ganzoo.layers.Conv2D` and "
+        "`Conv2DTranspose`: on PyTorch torch's op on the channels-last view of the input; on JAX the "
+        "transposed ones are one matmul and an overlap-add (`step.conv_transpose_as_matmul`) and the "
+        "generator's 1-channel output convolution a matmul and a sum of shifted slices "
+        "(`step.conv_as_matmul`, also on TensorFlow), whose gradients are matmuls too. The `keras.` "
+        "rows under the transposed ones time Keras' own layer with the same weights (on JAX its "
+        "kernel gradient is a convolution over a stride-dilated input).",
         "",
         "| network | layer | input | " + " | ".join(
             f"{b} fwd / d-input / d-kernel" for b in report["layers"]) + " |",
@@ -549,6 +609,7 @@ def markdown(report):
                  for rows_ in per_backend]
         lines.append(f"| {row['network']} | {row['layer']} ({row['class']}) | {'x'.join(map(str, row['input']))} | "
                      + " | ".join(cells) + " |")
+    lines += torch_ops_markdown(report, best_peer)
     if report["scaling"]:
         lines += [
             "",
@@ -565,6 +626,36 @@ def markdown(report):
             lines.append(f"| {p['batch']} | {p['image']} | {p['step_ms']:.0f} | {p['samples_per_second']:.0f} | "
                          f"{p['gflops']:.1f} | {100 * p['gflops'] / cpu['fma_peak_gflops']:.0f} % |")
     return "\n".join(lines) + "\n"
+
+
+def torch_ops_markdown(report, best_peer):
+    """The results file's section on where ganzoo's PyTorch step goes, and what that leaves for the 1.25x goal."""
+    ops = report["torch_ops"]
+    step_ms = ops["step_ms"]
+    lines = [
+        "",
+        f"## Where ganzoo's PyTorch step goes (`torch.profiler`, {ops['steps']} steps of `fit`, self time of "
+        "each op, ms per step)",
+        "",
+        "| kind of work | ms/step | % of step |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {kind} | {ms:.1f} | {100 * ms / step_ms:.0f} % |" for kind, ms in ops["ms_per_step"].items()]
+    lines.append(f"| whole step (profiled, so a little slower) | {step_ms:.1f} | 100 % |")
+    conv_ms = ops["ms_per_step"]["convolution"]
+    conv_gflops = ops["convolution_gflop_per_step"] / conv_ms * 1000
+    torch_peak = report["matmul_peak"]["matmul_gflops"]["torch"]
+    budget = 1000 / (1.25 * best_peer["steps_per_second"])
+    lines += [
+        "",
+        f"The convolutions ({ops['convolution_gflop_per_step']:.2f} GFLOP per step by the count above) run "
+        f"at {conv_gflops:.1f} GFLOP/s, {100 * conv_gflops / torch_peak:.0f} % of torch's measured "
+        f"2048x2048 matmul peak ({torch_peak:.1f} GFLOP/s). 1.25x the fastest peer "
+        f"({best_peer['steps_per_second']:.3f} steps/s) means a whole step in {budget:.0f} ms: with the "
+        f"convolutions at {conv_ms:.0f} ms, that leaves {budget - conv_ms:.0f} ms for everything else "
+        f"(batch norm, activations, Adam, Python), which takes {step_ms - conv_ms:.0f} ms here.",
+    ]
+    return lines
 
 
 if __name__ == "__main__":
