@@ -595,7 +595,7 @@ def markdown(report):
         "`Conv2DTranspose`: on PyTorch torch's op on the channels-last view of the input; on JAX the "
         "transposed ones are one matmul and an overlap-add (`step.conv_transpose_as_matmul`) and the "
         "generator's 1-channel output convolution a matmul and a sum of shifted slices "
-        "(`step.conv_as_matmul`, also on TensorFlow), whose gradients are matmuls too. The `keras.` "
+        "(`step.conv_as_matmul`), whose gradients are matmuls too. The `keras.` "
         "rows under the transposed ones time Keras' own layer with the same weights (on JAX its "
         "kernel gradient is a convolution over a stride-dilated input).",
         "",

@@ -23,9 +23,10 @@ class Conv2D(keras.layers.Conv2D):
 
     The same arguments, weights, config and outputs as the Keras layer
     (channels-last, no dilation, one group). On PyTorch the convolution runs
-    on torch's channels-last view of the input instead of a copy in NCHW
-    (faster training, `benchmarks/train_step.py`); on TensorFlow and JAX it is
-    the Keras layer.
+    on torch's channels-last view of the input instead of a copy in NCHW; on
+    JAX a stride-1 convolution to at most 16 channels is a matmul and a sum
+    of shifted slices (`step.conv_as_matmul`); both train faster
+    (`benchmarks/train_step.py`). Otherwise it is the Keras layer.
 
     Raises:
         ValueError: for `data_format="channels_first"`, a dilation rate other

@@ -225,17 +225,18 @@ def conv(inputs, kernel, *, strides, padding):
     torch op copies it to NCHW and back to channels-last around each call
     (the DCGAN trained 13-17 % faster with both convolutions done this way,
     measured side by side by a prototype of `benchmarks/train_step.py`'s
-    torch worker). A stride-1 convolution to few channels is `conv_as_matmul`
-    on JAX (up to 16 channels) and TensorFlow (1 channel): with both
-    gradients, at batch 128 on 28x28x32 inputs in a one-off measurement, XLA's
-    CPU backend ran it 3.6x (1 channel, the DCGAN's output layer) to 5x (16
-    channels) faster than Keras' op; TensorFlow 1.9x (1 channel), but slower
-    from 3 channels on without XLA and from 16 with it. Otherwise Keras' op.
+    torch worker). On JAX a stride-1 convolution to at most 16 channels is
+    `conv_as_matmul`: with both gradients, at batch 128 on 28x28x32 inputs in
+    a one-off measurement, XLA's CPU backend ran it 3.6x (1 channel, the
+    DCGAN's output layer) to 5x (16 channels) faster than Keras' op.
+    TensorFlow runs Keras' op: there the formulation was slower from 3
+    channels on, its 6-D padding does not convert to TFLite, and TensorFlow's
+    graph rewrites made a resumed run differ from an uninterrupted one in the
+    last bit.
     """
     if _BACKEND == "torch":
         return _torch_conv(inputs, kernel, strides, padding)
-    few_channels = {"jax": 16, "tensorflow": 1}.get(_BACKEND, 0)
-    if tuple(strides) == (1, 1) and kernel.shape[-1] <= few_channels:
+    if _BACKEND == "jax" and tuple(strides) == (1, 1) and kernel.shape[-1] <= 16:
         return conv_as_matmul(inputs, kernel, padding=padding)
     return keras.ops.conv(inputs, kernel, strides=strides, padding=padding)
 
