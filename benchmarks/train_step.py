@@ -595,9 +595,11 @@ def markdown(report):
         "`Conv2DTranspose`: on PyTorch torch's op on the channels-last view of the input; on JAX the "
         "transposed ones are one matmul and an overlap-add (`step.conv_transpose_as_matmul`) and the "
         "generator's 1-channel output convolution a matmul and a sum of shifted slices "
-        "(`step.conv_as_matmul`), whose gradients are matmuls too. The `keras.` "
-        "rows under the transposed ones time Keras' own layer with the same weights (on JAX its "
-        "kernel gradient is a convolution over a stride-dilated input).",
+        "(`step.conv_as_matmul`), whose gradients are matmuls too; on TensorFlow the transposed ones "
+        "run forward as four sub-pixel convolutions (`step._tf_conv_transpose`, TensorFlow's own "
+        "gradients) and the output convolution's gradients are matmuls (`step._tf_conv_to_few_channels`). "
+        "The `keras.` rows under the transposed ones time Keras' own layer with the same weights (on "
+        "JAX its kernel gradient is a convolution over a stride-dilated input).",
         "",
         "| network | layer | input | " + " | ".join(
             f"{b} fwd / d-input / d-kernel" for b in report["layers"]) + " |",
