@@ -363,6 +363,21 @@ def test_conv_layers_are_the_keras_layers_with_their_weights(
         ours_class(3, 3, **unsupported)
 
 
+
+def test_conv_layers_take_images_of_any_size():
+    """A fully convolutional model on (None, None, 3) builds and matches Keras' layers at two sizes."""
+    def build(transpose_class, conv_class):
+        x = keras.Input((None, None, 3))
+        return keras.Model(x, conv_class(1, 3, padding="same")(transpose_class(4, 4, strides=2, padding="same")(x)))
+
+    ours, theirs = build(Conv2DTranspose, Conv2D), build(keras.layers.Conv2DTranspose, keras.layers.Conv2D)
+    theirs.set_weights(ours.get_weights())
+    for shape in [(2, 6, 6, 3), (2, 5, 7, 3)]:
+        x = random(*shape)
+        got = ours.predict(x, verbose=0)
+        assert got.shape == (2, 2 * shape[1], 2 * shape[2], 1)
+        np.testing.assert_allclose(got, theirs.predict(x, verbose=0), atol=1e-5)
+
 # ------------------------------------------------------------ BatchNormalization
 @pytest.mark.parametrize("shape", [(4, 5, 6, 3), (8, 5)])
 @pytest.mark.parametrize("argument", ["gamma", "beta"])

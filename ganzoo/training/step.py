@@ -238,7 +238,8 @@ def conv(inputs, kernel, *, strides, padding):
         return _torch_conv(inputs, kernel, strides, padding)
     if _BACKEND == "jax" and tuple(strides) == (1, 1) and kernel.shape[-1] <= 16:
         return conv_as_matmul(inputs, kernel, padding=padding)
-    if _BACKEND == "tensorflow" and tuple(strides) == (1, 1) and kernel.shape[-1] <= _TF_FEW_CHANNELS:
+    if (_BACKEND == "tensorflow" and tuple(strides) == (1, 1) and kernel.shape[-1] <= _TF_FEW_CHANNELS
+            and None not in inputs.shape[1:]):
         return _tf_conv_to_few_channels(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel), padding)
     return keras.ops.conv(inputs, kernel, strides=strides, padding=padding)
 
@@ -334,7 +335,8 @@ def conv_transpose(inputs, kernel, *, strides, padding):
         return conv_transpose_as_matmul(inputs, kernel, strides=strides, padding=padding)
     if _BACKEND == "torch":
         return _torch_conv_transpose(inputs, kernel, strides, padding)
-    if _BACKEND == "tensorflow" and padding == "same" and 2 <= strides[0] == strides[1] <= min(kernel.shape[:2]):
+    if (_BACKEND == "tensorflow" and padding == "same" and 2 <= strides[0] == strides[1] <= min(kernel.shape[:2])
+            and None not in inputs.shape[1:]):  # the formulation needs the spatial sizes
         return _tf_conv_transpose(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel), tuple(strides))
     return keras.ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
 
