@@ -364,6 +364,26 @@ def test_conv_layers_are_the_keras_layers_with_their_weights(
 
 
 
+@pytest.mark.parametrize("function, input_shape, kernel_shape, strides", [
+    ("conv", (2, 6, 6, 3), (3, 3, 3, 1), (1, 1)),  # TensorFlow: the matmul gradients
+    ("conv_transpose", (2, 5, 5, 3), (4, 4, 2, 3), (2, 2)),  # TensorFlow: the sub-pixel forward
+])
+def test_conv_gradient_penalty_matches_keras(function, input_shape, kernel_shape, strides):
+    """The kernel gradient of a gradient-norm penalty (WGAN-GP, R1) goes through the input gradient."""
+    ops = keras.ops
+    x, kernel = ops.convert_to_tensor(random(*input_shape)), ops.convert_to_tensor(random(*kernel_shape, seed=1))
+
+    def penalty_gradient(f):
+        def penalty(k):
+            return ops.sum(step.input_gradients(lambda v: ops.tanh(f(v, k)), x) ** 2)
+        return numpy(step.input_gradients(penalty, kernel))
+
+    reference = getattr(ops, function)
+    want = penalty_gradient(lambda v, k: reference(v, k, strides=strides, padding="same"))
+    got = penalty_gradient(lambda v, k: getattr(step, function)(v, k, strides=strides, padding="same"))
+    np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max())
+
+
 def test_conv_layers_take_images_of_any_size():
     """A fully convolutional model on (None, None, 3) builds and matches Keras' layers at two sizes."""
     def build(transpose_class, conv_class):
