@@ -263,10 +263,7 @@ def _tf_conv_to_few_channels(inputs, kernel, padding):
     """
     _, height, width, in_channels = inputs.shape
     kernel_h, kernel_w, _, out_channels = kernel.shape
-    if padding == "same":
-        (top, _), (left, _) = _same_padding(height, kernel_h, 1), _same_padding(width, kernel_w, 1)
-    else:
-        top = left = 0
+    (top, _), (left, _) = _conv_padding((height, width), (kernel_h, kernel_w), (1, 1), padding)
 
     @tf.custom_gradient
     def convolve(x, w):
@@ -303,9 +300,7 @@ def conv_as_matmul(inputs, kernel, *, padding):
     taps = keras.ops.matmul(keras.ops.reshape(inputs, (-1, in_channels)),
                             keras.ops.reshape(keras.ops.transpose(kernel, (2, 0, 1, 3)), (in_channels, -1)))
     taps = keras.ops.reshape(taps, (-1, height, width, kernel_h, kernel_w, out_channels))
-    (top, bottom), (left, right) = (
-        ((0, 0), (0, 0)) if padding == "valid" else (_same_padding(height, kernel_h, 1),
-                                                     _same_padding(width, kernel_w, 1)))
+    (top, bottom), (left, right) = _conv_padding((height, width), (kernel_h, kernel_w), (1, 1), padding)
     taps = keras.ops.pad(taps, [[0, 0], [top, bottom], [left, right], [0, 0], [0, 0], [0, 0]])
     rows, cols = height + top + bottom - kernel_h + 1, width + left + right - kernel_w + 1
     outputs = None
@@ -347,13 +342,18 @@ def _same_padding(size, kernel, stride):
     return total // 2, total - total // 2
 
 
+def _conv_padding(sizes, kernel_sizes, strides, padding):
+    """[(before, after)] zero padding per spatial axis of a "valid" or "same" convolution."""
+    if padding == "valid":
+        return [(0, 0) for _ in sizes]
+    return [_same_padding(n, k, s) for n, k, s in zip(sizes, kernel_sizes, strides)]
+
+
 def _torch_conv(inputs, kernel, strides, padding):
     functional = torch.nn.functional
     x = keras.ops.convert_to_tensor(inputs).permute(0, 3, 1, 2)  # channels_last memory format
     w = keras.ops.convert_to_tensor(kernel).permute(3, 2, 0, 1)  # (out, in, kh, kw)
-    (top, bottom), (left, right) = (
-        ((0, 0), (0, 0)) if padding == "valid" else
-        [_same_padding(n, k, s) for n, k, s in zip(x.shape[2:], w.shape[2:], strides)])
+    (top, bottom), (left, right) = _conv_padding(x.shape[2:], w.shape[2:], strides, padding)
     if top != bottom or left != right:
         x, top, left = functional.pad(x, (left, right, top, bottom)), 0, 0
     return functional.conv2d(x, w, stride=tuple(strides), padding=(top, left)).permute(0, 2, 3, 1)
