@@ -21,9 +21,16 @@ from ganzoo.training import checkpoint
 
 BACKEND = keras.backend.backend()
 EPOCHS, STEPS = 4, 10  # digits limit 320, batch 32
+# No R1 penalty: on TensorFlow its second-order convolution gradients are not bit-for-bit
+# reproducible from one process to the next. Unbroken runs of this config for one epoch (10 steps),
+# four processes at a time on 2 cores: with r1_weight 0.1, 3 of 96 ended in different last bits
+# from the others (first differing step 0, 1 and 8; the discriminator's kernels differed and its
+# biases did not, which only the penalty's path can do), also at the commit before TensorFlow's
+# custom convolution gradients; without R1, 0 of 144 differed. The comparison below is about the
+# resume logic, so it leaves R1 out; the conformance suite checks R1's save -> reload -> continue.
 TINY = {
     "name": "tiny_resume",
-    "model": {"family": "dcgan", "latent_dim": 8, "r1_weight": 0.1, "ema_decay": 0.99,
+    "model": {"family": "dcgan", "latent_dim": 8, "ema_decay": 0.99,
               "generator": {"base_filters": 8},
               "discriminator": {"base_filters": 8, "batch_norm": False}},
     "data": {"dataset": "digits", "batch_size": 32, "limit": 320},
