@@ -228,11 +228,11 @@ def conv(inputs, kernel, *, strides, padding):
     torch worker). On JAX a stride-1 convolution to at most 16 channels is
     `conv_as_matmul`: with both gradients, at batch 128 on 28x28x32 inputs in
     a one-off measurement, XLA's CPU backend ran it 3.6x (1 channel, the
-    DCGAN's output layer) to 5x (16 channels) faster than Keras' op.
-    TensorFlow runs Keras' op: there the formulation was slower from 3
-    channels on, its 6-D padding does not convert to TFLite, and TensorFlow's
-    graph rewrites made a resumed run differ from an uninterrupted one in the
-    last bit.
+    DCGAN's output layer) to 5x (16 channels) faster than Keras' op. On
+    TensorFlow that formulation was slower from 3 channels on and its 6-D
+    padding does not convert to TFLite; there a stride-1 convolution to at
+    most `_TF_FEW_CHANNELS` channels keeps TensorFlow's op forward with
+    matmul gradients (`_tf_conv_to_few_channels`), and any other runs Keras' op.
     """
     if _BACKEND == "torch":
         return _torch_conv(inputs, kernel, strides, padding)
