@@ -21,8 +21,8 @@ from ganzoo.training import checkpoint
 
 BACKEND = keras.backend.backend()
 EPOCHS, STEPS = 4, 10  # digits limit 320, batch 32
-# No R1 penalty: on TensorFlow its second-order convolution gradients are not bit-for-bit
-# reproducible from one process to the next. Unbroken runs of this config for one epoch (10 steps),
+# No R1 penalty: on TensorFlow its second-order gradients are not bit-for-bit reproducible from
+# one process to the next (which kernel varies is not known). Unbroken runs of this config for one epoch (10 steps),
 # four processes at a time on 2 cores: with r1_weight 0.1, 3 of 96 ended in different last bits
 # from the others (first differing step 0, 1 and 8; the discriminator's kernels differed and its
 # biases did not, which only the penalty's path can do), also at the commit before TensorFlow's
