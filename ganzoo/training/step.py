@@ -18,7 +18,12 @@ state. Both optimizers' state is threaded because `GAN.compile` installs a
 
 import functools
 
-import keras
+from ganzoo.training import memory
+
+# Before Keras and the backend start their threads: see `memory`.
+memory.keep_freed_memory()
+
+import keras  # noqa: E402  pylint: disable=wrong-import-position
 
 _BACKEND = keras.backend.backend()
 
