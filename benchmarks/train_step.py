@@ -7,7 +7,10 @@ batch 128 on 28x28 Fashion-MNIST, each in its own process:
   runs) on TensorFlow (``jit_compile`` "auto", i.e. no XLA on a CPU, and
   ``jit_compile=True``), JAX and PyTorch;
 * ``benchmarks/peers/tf_gradient_tape.py``: the keras.io-style TensorFlow loop;
-* ``benchmarks/peers/torch_loop.py``: the pytorch/examples-style PyTorch loop.
+* ``benchmarks/peers/torch_loop.py``: the pytorch/examples-style PyTorch loop;
+* a reference row, not a peer: the same PyTorch loop with glibc set through
+  environment variables as ``ganzoo.training.memory`` sets it from inside
+  ganzoo, to show what that setting alone is worth to a hand-written loop.
 
 Each process records the time after every step; steps/s is the median over
 windows of consecutive steps after a warm-up, pooled over ``--rounds`` rounds
@@ -50,6 +53,10 @@ SCALING_TIMING = {"warmup": 2, "windows": 3, "window": 3}
 BATCH_SIZES = (32, 64, 128, 256, 512)
 IMAGE_SIDES = (28, 32, 64)
 
+# What `ganzoo.training.memory.keep_freed_memory` sets with mallopt, as glibc's environment variables.
+MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str((1 << 31) - 1),
+              "MALLOC_TOP_PAD_": str(64 << 20)}
+
 # name -> (command after the python executable, environment, FLOP recipe)
 CONTENDERS = {
     "ganzoo tensorflow": (["--worker", "ganzoo"], {"KERAS_BACKEND": "tensorflow"}, "ganzoo"),
@@ -58,6 +65,8 @@ CONTENDERS = {
     "ganzoo torch": (["--worker", "ganzoo"], {"KERAS_BACKEND": "torch"}, "ganzoo"),
     "peer: TF GradientTape loop": (["benchmarks/peers/tf_gradient_tape.py"], {}, "keras_io"),
     "peer: PyTorch loop": (["benchmarks/peers/torch_loop.py"], {}, "pytorch_examples"),
+    "reference: PyTorch loop + ganzoo's glibc settings": (
+        ["benchmarks/peers/torch_loop.py"], MALLOC_ENV, "pytorch_examples"),
 }
 
 
@@ -411,7 +420,7 @@ def run_worker(command, env=None, timing=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of all contenders, taken in turn")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of all contenders, taken in turn")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--skip-scaling", action="store_true", help="leave out the batch/image-size sweep")
     # Worker mode (internal): one measurement in this process.
@@ -435,11 +444,13 @@ def main(argv=None):
     print(f"measured matmul peak: {peak['matmul_gflops']}", flush=True)
 
     windows = {name: [] for name in CONTENDERS}
+    per_round = {name: [] for name in CONTENDERS}  # each round's median, for side-by-side ratios
     extras = {}
     for round_index in range(args.rounds):
         for name, (command, env, _) in CONTENDERS.items():
             result = run_worker(command, env)
             windows[name] += result["window_rates"]
+            per_round[name].append(result["steps_per_second"])
             extras[name] = {k: v for k, v in result.items() if k not in ("name", "window_rates", "steps_per_second")}
             print(f"round {round_index + 1} {name}: {result['steps_per_second']:.3f} steps/s "
                   f"(windows {', '.join(f'{r:.3f}' for r in result['window_rates'])})", flush=True)
@@ -455,7 +466,7 @@ def main(argv=None):
     for name, (_, _, recipe) in CONTENDERS.items():
         rate = statistics.median(windows[name])
         gflops = flops[recipe] * rate / 1e9
-        rows.append({"name": name, "steps_per_second": rate, "windows": windows[name],
+        rows.append({"name": name, "steps_per_second": rate, "windows": windows[name], "per_round": per_round[name],
                      "step_ms": 1000 / rate, "recipe": recipe, "gflop_per_step": flops[recipe] / 1e9,
                      "gflops": gflops, "fma_utilisation": gflops / cpu["fma_peak_gflops"],
                      "matmul_utilisation": gflops / max(peak["matmul_gflops"].values()),
@@ -555,26 +566,35 @@ def markdown(report):
         f"({t['windows']} per process after {t['warmup']} warm-up steps, {t['rounds']} rounds taking "
         "the contenders in turn).",
         "",
-        "| contender | steps/s | ms/step | vs fastest peer | vs fastest ganzoo | GFLOP/step | GFLOP/s "
-        "| % of FMA peak | % of matmul peak |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| contender | steps/s | windows min-max | ms/step | vs fastest peer | vs fastest ganzoo | GFLOP/step "
+        "| GFLOP/s | % of FMA peak | % of matmul peak |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['name']} | {r['steps_per_second']:.3f} | {r['step_ms']:.0f} | "
+            f"| {r['name']} | {r['steps_per_second']:.3f} | {min(r['windows']):.2f}-{max(r['windows']):.2f} | "
+            f"{r['step_ms']:.0f} | "
             f"{r['steps_per_second'] / best_peer['steps_per_second']:.2f}x | "
             f"{r['steps_per_second'] / best['steps_per_second']:.2f}x | {r['gflop_per_step']:.2f} | "
             f"{r['gflops']:.1f} | {100 * r['fma_utilisation']:.0f} % | {100 * r['matmul_utilisation']:.0f} % |")
     ratio = best["steps_per_second"] / best_peer["steps_per_second"]
+    by_name = {r["name"]: r for r in rows}
     slowest = min((r for r in rows if r["name"].startswith("ganzoo")), key=lambda r: r["steps_per_second"])
     pipeline_ms = report["pipeline"]["ms_per_batch"]
+    round_ratios = [g / p for g, p in zip(best["per_round"], best_peer["per_round"])]
     lines += [
         "",
         f"- Fastest ganzoo ({best['name']}) / fastest peer ({best_peer['name']}): **{ratio:.2f}x** "
-        f"(goal >= 1.25x: {'met' if ratio >= 1.25 else 'NOT met'}).",
+        f"(goal >= 1.25x: {'met' if ratio >= 1.25 else 'NOT met'}). The same ratio within each round "
+        f"(the two processes ran minutes apart at most): {', '.join(f'{x:.2f}x' for x in round_ratios)}; "
+        f"median {statistics.median(round_ratios):.2f}x.",
         f"- Slowest ganzoo backend ({slowest['name']}) / fastest ganzoo: "
         f"**{slowest['steps_per_second'] / best['steps_per_second']:.2f}x** (goal >= 0.67x: "
         f"{'met' if slowest['steps_per_second'] / best['steps_per_second'] >= 0.67 else 'NOT met; see the profile'}).",
+        *[f"- {r['name'].split(': ', 1)[1]} (not a peer) / peer: PyTorch loop: "
+          f"{r['steps_per_second'] / by_name['peer: PyTorch loop']['steps_per_second']:.2f}x; ganzoo torch / it: "
+          f"**{by_name['ganzoo torch']['steps_per_second'] / r['steps_per_second']:.2f}x**."
+          for r in rows if r["name"].startswith("reference")],
         f"- Input pipeline (`ganzoo.data.epoch_stream`, run alone): {pipeline_ms:.2f} ms per batch = "
         + ", ".join(f"{100 * pipeline_ms / r['step_ms']:.1f} % of {r['name']}'s step"
                     for r in rows if r["name"].startswith("ganzoo")) + " (goal < 5 %).",
