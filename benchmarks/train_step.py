@@ -46,6 +46,7 @@ DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results")
 CONFIG = "dcgan_fashion_mnist"
 sys.path.insert(0, ROOT)
 from benchmarks._timing import DEFAULTS  # noqa: E402  pylint: disable=wrong-import-position
+from ganzoo.training import memory  # noqa: E402  pylint: disable=wrong-import-position
 
 BATCH = DEFAULTS["batch"]
 TIMING = {key: DEFAULTS[key] for key in ("warmup", "windows", "window")}  # steps, per round
@@ -54,8 +55,7 @@ BATCH_SIZES = (32, 64, 128, 256, 512)
 IMAGE_SIDES = (28, 32, 64)
 
 # What `ganzoo.training.memory.keep_freed_memory` sets with mallopt, as glibc's environment variables.
-MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str((1 << 31) - 1),
-              "MALLOC_TOP_PAD_": str(64 << 20)}
+MALLOC_ENV = {variable: str(value) for _, value, variable in memory.SETTINGS}
 
 # name -> (command after the python executable, environment, FLOP recipe)
 CONTENDERS = {

@@ -29,14 +29,13 @@ import ctypes.util
 import os
 import platform
 
-# glibc's <malloc.h>
-_M_TRIM_THRESHOLD = -1
-_M_TOP_PAD = -2
-_M_MMAP_MAX = -4
-_M_ARENA_MAX = -8
-
-_TOP_PAD = 64 << 20  # grow the heap 64 MB at a time
-_NEVER_TRIM = (1 << 31) - 1  # mallopt takes an int: 2 GB of free top never shrinks the heap
+# (mallopt option of glibc's <malloc.h>, value, the same setting as glibc's environment variable)
+SETTINGS = (
+    (-8, 1, "MALLOC_ARENA_MAX"),  # M_ARENA_MAX: every thread allocates from the main heap
+    (-4, 0, "MALLOC_MMAP_MAX_"),  # M_MMAP_MAX: no block comes from mmap
+    (-1, (1 << 31) - 1, "MALLOC_TRIM_THRESHOLD_"),  # M_TRIM_THRESHOLD (an int): never shrink the heap
+    (-2, 64 << 20, "MALLOC_TOP_PAD_"),  # M_TOP_PAD: grow the heap 64 MB at a time
+)
 
 _applied = None
 
@@ -59,6 +58,5 @@ def keep_freed_memory():
     except (OSError, AttributeError):
         return _applied
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM), (_M_TOP_PAD, _TOP_PAD))
-    _applied = all(mallopt(option, value) == 1 for option, value in settings)
+    _applied = all(mallopt(option, value) == 1 for option, value, _ in SETTINGS)
     return _applied
