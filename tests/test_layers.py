@@ -421,6 +421,22 @@ def test_batch_norm_values_and_gradients_match_the_formula(shape, argument):
     np.testing.assert_allclose(numpy(variance), numpy(x).var(axis=tuple(axes)), rtol=1e-4)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's fused kernel and XLA switch")
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("shape", [(4, 5, 6, 3), (8, 5)])
+def test_tensorflow_batch_norm_is_fused_outside_xla_only(shape, jit_compile):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    x = tf.constant(random(*shape) * 3 + 1)
+    normalize = tf.function(lambda v: step.batch_norm(v, None, None, epsilon=1e-3), jit_compile=jit_compile)
+    graph = normalize.get_concrete_function(x).graph
+    assert ("FusedBatchNormV3" in {op.type for op in graph.get_operations()}) is not jit_compile
+    outputs, mean, variance = (numpy(t) for t in normalize(x))
+    axes = tuple(range(len(shape) - 1))
+    np.testing.assert_allclose(variance, numpy(x).var(axis=axes), rtol=1e-4)
+    np.testing.assert_allclose(outputs, (numpy(x) - mean) / np.sqrt(variance + 1e-3), atol=1e-5)
+
+
 @pytest.mark.parametrize("shape", [(4, 5, 6, 3), (8, 5)])
 def test_batch_norm_layer_is_the_keras_layer_with_its_statistics(tmp_path, shape):
     ours, theirs = BatchNormalization(momentum=0.8), keras.layers.BatchNormalization(momentum=0.8)

@@ -50,7 +50,9 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     a matrix product and an overlap-add, whose gradients XLA runs several times
     faster on a CPU than those of Keras' op; on PyTorch torch's op runs on the
     channels-last view of the input (`benchmarks/train_step.py`); on
-    TensorFlow it is the Keras layer.
+    TensorFlow a "same" one with equal strides of 2 up to the kernel size runs
+    forward as sub-pixel convolutions (`step._tf_conv_transpose`), any other
+    is the Keras layer.
 
     Raises:
         ValueError: for `data_format="channels_first"`, a dilation rate other

@@ -206,7 +206,15 @@ def batch_norm(inputs, gamma, beta, *, epsilon):
     computes them. On PyTorch it is one call of torch's fused kernel on the
     channels-first view of the input (channels-last memory, as in `conv`),
     with the variance recovered from the kernel's saved inverse standard
-    deviation; elsewhere Keras' `ops.moments` and `ops.batch_normalization`.
+    deviation. On TensorFlow it is TensorFlow's fused kernel
+    (`FusedBatchNormV3`, a 2-D input viewed as 1x1 images), whose variance
+    output carries Bessel's correction, undone here; forward and backward of
+    the DCGAN generator's three batch norms took 50 ms with Keras' ops and
+    23 ms fused (batch 128, one-off, median of 27 calls of a `tf.function`),
+    and its whole step ran 1.19x faster (median of 8 alternated windows in one
+    process). Under XLA (`jit_compile=True`), and on JAX, it is Keras'
+    `ops.moments` and `ops.batch_normalization`, which XLA fuses: there the
+    fused kernel made the TensorFlow step 0.88x as fast.
     """
     if _BACKEND == "torch":
         x = keras.ops.convert_to_tensor(inputs)
@@ -215,10 +223,35 @@ def batch_norm(inputs, gamma, beta, *, epsilon):
             x.permute(to_channels_first), gamma, beta, None, None, True, 0.0, epsilon)
         variance = inverse_std.detach() ** -2 - epsilon
         return outputs.permute(0, *range(2, x.ndim), 1), mean.detach(), variance
+    if _BACKEND == "tensorflow" and len(inputs.shape) in (2, 4) and not _tf_xla_compiling():
+        return _tf_batch_norm(tf.convert_to_tensor(inputs), gamma, beta, epsilon)
     mean, variance = keras.ops.moments(inputs, list(range(len(inputs.shape) - 1)))
     outputs = keras.ops.batch_normalization(inputs, mean, variance, axis=-1, offset=beta, scale=gamma,
                                             epsilon=epsilon)
     return outputs, mean, variance
+
+
+def _tf_xla_compiling():
+    """Whether TensorFlow is tracing a function for XLA (`jit_compile=True`) at this point."""
+    from tensorflow.python.framework import ops  # pylint: disable=import-outside-toplevel
+    from tensorflow.python.ops import control_flow_util  # pylint: disable=import-outside-toplevel
+
+    return control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph())
+
+
+def _tf_batch_norm(inputs, gamma, beta, epsilon):
+    """`batch_norm` on TensorFlow: one `FusedBatchNormV3` forward, its fused gradient backward."""
+    shape = inputs.shape
+    channels = shape[-1]
+    images = tf.reshape(inputs, (-1, 1, 1, channels)) if shape.rank == 2 else inputs
+    empty = tf.zeros((0,), inputs.dtype)
+    outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+        x=images, scale=tf.ones((channels,), inputs.dtype) if gamma is None else gamma,
+        offset=tf.zeros((channels,), inputs.dtype) if beta is None else beta, mean=empty, variance=empty,
+        epsilon=epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=True)
+    count = tf.cast(tf.size(inputs) // channels, inputs.dtype)
+    variance = tf.stop_gradient(variance) * (count - 1.0) / count  # the kernel's is the unbiased estimate
+    return tf.reshape(outputs, tf.shape(inputs)), tf.stop_gradient(mean), variance
 
 
 def conv(inputs, kernel, *, strides, padding):
