@@ -19,7 +19,8 @@ them). The report adds analytical FLOPs per step (from the layer shapes, per
 contender, since the loops do different work), achieved GFLOP/s, utilisation
 of the CPU's fp32 FMA peak and of a measured large-matmul peak, the input
 pipeline's cost per batch, a per-layer profile of the convolutions on each
-backend, an op-level profile of ganzoo's PyTorch step (``torch.profiler``),
+backend, op-level profiles of ganzoo's PyTorch step (``torch.profiler``) and
+of its JAX step (``jax.profiler``, each XLA operation put under its layer),
 and how step time grows with batch size and image size. It writes
 ``train_step.md``, ``train_step.json`` and ``train_step_scaling.png`` under
 ``--out``.
@@ -36,6 +37,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -259,6 +261,99 @@ def worker_torch_ops(args):
     print(json.dumps({"steps": steps, "step_ms": step_ms, "ms_per_step": kinds}), flush=True)
 
 
+# An instruction line of XLA's optimized HLO text: name, opcode, the rest (fusion kind, metadata).
+_HLO_LINE = re.compile(r"^\s+(?:ROOT )?%([\w.\-]+) = \S+ ([\w\-]+)\((.*)$")
+# The layer in an HLO op_name such as "jit(train_step)/transpose(jvp(generator))/conv2d_transpose_1/add_any".
+_HLO_LAYER = re.compile(r"(?:generator|discriminator)\)*/([a-z_0-9]+?)(?:_\d+)?/")
+
+
+def hlo_instructions(text):
+    """{instruction name: (kind of work, layer kind, pass)} from XLA's optimized HLO text.
+
+    Kind of work: "matmul" for a dot or a fusion around one (XLA's library
+    fusions: YNNPACK, oneDNN), "convolution" likewise, else "other" (copies,
+    pads, slices, elementwise and reduction loops). Layer kind: the Keras layer's name without its number
+    ("conv2d_transpose"), or "loss, optimizer, other" outside the two networks.
+    Pass: "backward" under a `transpose(jvp(...))`, else "forward".
+    """
+    parsed, computation, dots = [], None, {}  # dots: computation -> (opcode, op_name) of its dot or convolution
+    for line in text.splitlines():
+        if line.startswith("%") or line.startswith("ENTRY"):
+            computation = line.split()[1 if line.startswith("ENTRY") else 0].lstrip("%")
+        match = _HLO_LINE.match(line)
+        if match:
+            name, opcode, rest = match.groups()
+            op_name = re.search(r'op_name="([^"]*)"', rest)
+            op_name = op_name.group(1) if op_name else ""
+            if opcode in ("dot", "convolution"):
+                dots[computation] = (opcode, op_name)
+            parsed.append((name, opcode, rest, op_name))
+    instructions = {}
+    for name, opcode, rest, op_name in parsed:
+        called = re.search(r"calls=%([\w.\-]+)", rest)
+        if opcode == "fusion" and called and called.group(1) in dots:
+            opcode, op_name = dots[called.group(1)]  # named by its product, not the elementwise work fused after it
+        work = {"dot": "matmul", "convolution": "convolution"}.get(opcode, "other")
+        layer = _HLO_LAYER.search(op_name)
+        instructions[name] = (work, layer.group(1) if layer else "loss, optimizer, other",
+                              "backward" if "transpose(" in op_name else "forward")
+    return instructions
+
+
+def worker_jax_ops(args):
+    """ganzoo's `fit` on JAX under `jax.profiler`: XLA's time per step by layer and kind of work; one JSON line.
+
+    XLA dumps the train step's optimized HLO (`XLA_FLAGS`, set here before JAX
+    starts); each operation the profiler times is one of its instructions,
+    whose `op_name` metadata names the layer and the pass. The profiler runs
+    from the first step after the warm-up to the end of the last, inside one `fit`.
+    """
+    import glob  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_dump_to={tmp}/hlo --xla_dump_hlo_as_text"
+                                   " --xla_dump_hlo_module_re=.*train_step.*")
+        import jax  # pylint: disable=import-outside-toplevel
+        import keras  # pylint: disable=import-outside-toplevel
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
+
+        gan, dataset = _ganzoo_gan_and_data(args)
+        steps, total = args.windows * args.window, args.warmup + args.windows * args.window
+        wall = []
+
+        class Profile(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if batch == args.warmup:
+                    jax.profiler.start_trace(f"{tmp}/trace")
+                    wall.append(time.perf_counter())
+
+            def on_train_batch_end(self, batch, logs=None):
+                if batch == total - 1:
+                    float(keras.ops.convert_to_numpy(logs["d_loss"]))  # the step is done
+                    wall.append(time.perf_counter())
+                    jax.profiler.stop_trace()
+
+        gan.fit(dataset, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Profile()])
+        instructions = {}
+        for path in glob.glob(f"{tmp}/hlo/*train_step*cpu_after_optimizations.txt"):
+            with open(path, encoding="utf-8") as f:
+                instructions.update(hlo_instructions(f.read()))
+        space = xplane_pb2.XSpace()
+        with open(glob.glob(f"{tmp}/trace/**/*.xplane.pb", recursive=True)[0], "rb") as f:
+            space.ParseFromString(f.read())
+    ms = {}  # "layer kind|pass|kind of work" -> ms per step
+    for plane in space.planes:
+        for line in plane.lines:
+            for event in line.events:
+                key = instructions.get(plane.event_metadata[event.metadata_id].name)
+                if key:
+                    work, layer, direction = key
+                    ms[f"{layer}|{direction}|{work}"] = ms.get(f"{layer}|{direction}|{work}", 0.0) + \
+                        event.duration_ps / 1e9 / steps
+    print(json.dumps({"steps": steps, "step_ms": 1000 * (wall[1] - wall[0]) / steps, "ms_per_step": ms}), flush=True)
+
+
 def worker_peak(_args):
     """Measured fp32 matmul GFLOP/s (2048 x 2048, median of 5) with NumPy, TensorFlow and PyTorch."""
     import numpy as np  # pylint: disable=import-outside-toplevel
@@ -400,7 +495,7 @@ def _layer_times(backend, layer, x):
 
 
 WORKERS = {"ganzoo": worker_ganzoo, "peak": worker_peak, "pipeline": worker_pipeline, "layers": worker_layers,
-           "torch_ops": worker_torch_ops}
+           "torch_ops": worker_torch_ops, "jax_ops": worker_jax_ops}
 
 
 # ------------------------------------------------------------ orchestration
@@ -461,6 +556,7 @@ def main(argv=None):
               for backend in ("tensorflow", "jax", "torch")}
     torch_ops = run_worker(["--worker", "torch_ops"], {"KERAS_BACKEND": "torch"})
     torch_ops["convolution_gflop_per_step"] = flops["ganzoo convolutions"] / 1e9
+    jax_ops = run_worker(["--worker", "jax_ops"], {"KERAS_BACKEND": "jax"})
 
     rows = []
     for name, (_, _, recipe) in CONTENDERS.items():
@@ -476,6 +572,7 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": cpu, "matmul_peak": peak, "timing": {**TIMING, "rounds": args.rounds},
         "batch": BATCH, "config": CONFIG, "rows": rows, "pipeline": pipeline, "layers": layers, "torch_ops": torch_ops,
+        "jax_ops": jax_ops,
         "scaling": scaling, "seconds": time.perf_counter() - started,
     }
     with open(os.path.join(args.out, "train_step.json"), "w", encoding="utf-8") as f:
@@ -632,6 +729,7 @@ def markdown(report):
         lines.append(f"| {row['network']} | {row['layer']} ({row['class']}) | {'x'.join(map(str, row['input']))} | "
                      + " | ".join(cells) + " |")
     lines += torch_ops_markdown(report, best_peer)
+    lines += jax_ops_markdown(report)
     if report["scaling"]:
         lines += [
             "",
@@ -677,6 +775,39 @@ def torch_ops_markdown(report, best_peer):
         f"convolutions at {conv_ms:.0f} ms, that leaves {budget - conv_ms:.0f} ms for everything else "
         f"(batch norm, activations, Adam, Python), which takes {step_ms - conv_ms:.0f} ms here.",
     ]
+    return lines
+
+
+def jax_ops_markdown(report):
+    """The results file's section on where ganzoo's JAX step goes, by layer and kind of work."""
+    ops = report["jax_ops"]
+    table = {}  # layer kind -> {(pass, products or not): ms}
+    for key, ms in ops["ms_per_step"].items():
+        layer, direction, work = key.split("|")
+        cell = (direction, work != "other")
+        row = table.setdefault(layer, {})
+        row[cell] = row.get(cell, 0.0) + ms
+    cells = [("forward", True), ("forward", False), ("backward", True), ("backward", False)]
+    lines = [
+        "",
+        f"## Where ganzoo's JAX step goes (`jax.profiler`, {ops['steps']} steps of `fit`, XLA's operations, "
+        "ms per step)",
+        "",
+        "Each of XLA's operations in the compiled step (its optimized HLO) is put under the layer its "
+        "`op_name` names; `backward` is the gradient pass. Products: dots and convolutions, with what XLA "
+        "fused around them; other: copies, pads, slices, elementwise and reduction loops.",
+        "",
+        "| layer | forward: products | forward: other | backward: products | backward: other | total | % of step |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for layer, by_cell in sorted(table.items(), key=lambda item: -sum(item[1].values())):
+        total = sum(by_cell.values())
+        lines.append(f"| {layer} | " + " | ".join(f"{by_cell.get(cell, 0.0):.1f}" for cell in cells)
+                     + f" | {total:.1f} | {100 * total / ops['step_ms']:.0f} % |")
+    measured = sum(ops["ms_per_step"].values())
+    lines.append(f"| whole step (profiled) | | | | | {ops['step_ms']:.1f} | 100 % |")
+    lines += ["", f"XLA's operations add up to {measured:.0f} ms of the {ops['step_ms']:.0f} ms step; the rest is "
+              "Python, Keras and the wait between steps."]
     return lines
 
 

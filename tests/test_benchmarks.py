@@ -93,3 +93,47 @@ def test_train_step_flops_timing_windows_and_peak_formula():
     assert facts["fma_peak_gflops"] == pytest.approx(
         facts["cores"] * facts["ghz"] * facts["fma_units"] * facts["fp32_lanes"] * 2)
     assert facts["fp32_lanes"] in (4, 8, 16) and facts["cores"] >= 1
+
+
+HLO = """\
+%fused_computation.1 (param_0: f32[4,4]) -> f32[4,4] {
+  %param_0 = f32[4,4]{1,0} parameter(0)
+  %dot.1 = f32[4,4]{1,0} dot(%param_0, %param_0), lhs_contracting_dims={1}, rhs_contracting_dims={0}, \
+metadata={op_name="jit(train_step)/transpose(jvp(generator))/conv2d_transpose_1/dot_general" stack_frame_id=3}
+  ROOT %add.2 = f32[4,4]{1,0} add(%dot.1, %param_0), metadata={op_name="jit(train_step)/batch_normalization_2/add"}
+}
+
+ENTRY %main.3 (p: f32[4,4], x: f32[1,4,4,1], w: f32[3,3,1,1]) -> f32[4,4] {
+  %p = f32[4,4]{1,0} parameter(0)
+  %ynn_fusion.8 = f32[4,4]{1,0} fusion(%p), kind=kCustom, calls=%fused_computation.1, \
+metadata={op_name="jit(train_step)/transpose(jvp(generator))/batch_normalization_2/add"}
+  %convolution.4 = f32[1,4,4,1]{3,2,1,0} convolution(%x, %w), window={size=3x3 pad=1_1x1_1}, \
+metadata={op_name="jit(train_step)/jvp(discriminator)/conv2d/conv_general_dilated"}
+  %bitcast_pad_fusion.2 = f32[4,4]{1,0} fusion(%p), kind=kLoop, calls=%fused_computation.5, \
+metadata={op_name="jit(train_step)/transpose(jvp(discriminator))/leaky_re_lu_3/select_n"}
+  ROOT %add_fusion = f32[4,4]{1,0} fusion(%ynn_fusion.8), kind=kLoop, calls=%fused_computation.2, \
+metadata={op_name="jit(train_step)/adam/add"}
+}
+"""
+
+
+def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
+    script = load_script("train_step")
+    assert script.hlo_instructions(HLO) == {
+        "param_0": ("other", "loss, optimizer, other", "forward"),
+        "dot.1": ("matmul", "conv2d_transpose", "backward"),
+        "add.2": ("other", "loss, optimizer, other", "forward"),
+        "p": ("other", "loss, optimizer, other", "forward"),
+        "ynn_fusion.8": ("matmul", "conv2d_transpose", "backward"),  # by its dot, not its fused add
+        "convolution.4": ("convolution", "conv2d", "forward"),
+        "bitcast_pad_fusion.2": ("other", "leaky_re_lu", "backward"),
+        "add_fusion": ("other", "loss, optimizer, other", "forward"),
+    }
+    report = {"jax_ops": {"steps": 2, "step_ms": 100.0, "ms_per_step": {
+        "conv2d_transpose|backward|matmul": 30.0, "conv2d_transpose|forward|other": 20.0,
+        "leaky_re_lu|backward|other": 5.0}}}
+    lines = script.jax_ops_markdown(report)
+    assert "| conv2d_transpose | 0.0 | 20.0 | 30.0 | 0.0 | 50.0 | 50 % |" in lines
+    assert lines.index("| conv2d_transpose | 0.0 | 20.0 | 30.0 | 0.0 | 50.0 | 50 % |") < \
+        lines.index("| leaky_re_lu | 0.0 | 0.0 | 0.0 | 5.0 | 5.0 | 5 % |")
+    assert "add up to 55 ms of the 100 ms step" in lines[-1]
