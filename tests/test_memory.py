@@ -59,7 +59,10 @@ def test_the_setting_can_be_turned_off():
     assert faults > 10000, faults
 
 
-def test_importing_the_training_seam_applies_it():
-    from ganzoo.training import memory, step  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
-
-    assert memory.keep_freed_memory() is (os.environ.get("GANZOO_KEEP_FREED_MEMORY", "1") != "0")
+@pytest.mark.parametrize("setting, expected", [("1", "True"), ("0", "False")])
+def test_importing_the_training_seam_applies_it(setting, expected):
+    # In a fresh process: importing the seam alone (no call of keep_freed_memory) sets it.
+    code = "from ganzoo.training import memory, step; print(memory._applied)"
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "GANZOO_KEEP_FREED_MEMORY": setting},
+                            capture_output=True, text=True, check=True, timeout=300)
+    assert result.stdout.split()[-1] == expected
