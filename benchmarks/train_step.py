@@ -710,7 +710,7 @@ def markdown(report):
         "A linear layer's gradients do not need its output, so the compiled backends may leave the "
         "forward out of the gradient cells. The convolutions are `ganzoo.layers.Conv2D` and "
         "`Conv2DTranspose`: on PyTorch torch's op on the channels-last view of the input; on JAX the "
-        "transposed ones are one matmul and an overlap-add (`step.conv_transpose_as_matmul`) and the "
+        "transposed ones are one matmul of input patches (`step.conv_transpose_as_matmul`) and the "
         "generator's 1-channel output convolution a matmul and a sum of shifted slices "
         "(`step.conv_as_matmul`), whose gradients are matmuls too; on TensorFlow the transposed ones "
         "run forward as four sub-pixel convolutions (`step._tf_conv_transpose`, TensorFlow's own "

@@ -47,12 +47,12 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
 
     The same arguments, weights, config and outputs as the Keras layer
     (channels-last, no dilation, no output padding). On JAX it is computed as
-    a matrix product and an overlap-add, whose gradients XLA runs several times
-    faster on a CPU than those of Keras' op; on PyTorch torch's op runs on the
-    channels-last view of the input (`benchmarks/train_step.py`); on
-    TensorFlow a "same" one with equal strides of 2 up to the kernel size runs
-    forward as sub-pixel convolutions (`step._tf_conv_transpose`), any other
-    is the Keras layer.
+    one matrix product of input patches (`step.conv_transpose_as_matmul`),
+    whose gradients XLA runs several times faster on a CPU than those of
+    Keras' op; on PyTorch torch's op runs on the channels-last view of the
+    input (`benchmarks/train_step.py`); on TensorFlow a "same" one with equal
+    strides of 2 up to the kernel size runs forward as sub-pixel convolutions
+    (`step._tf_conv_transpose`), any other is the Keras layer.
 
     Raises:
         ValueError: for `data_format="channels_first"`, a dilation rate other

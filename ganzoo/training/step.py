@@ -465,14 +465,25 @@ def _tf_conv_transpose(inputs, kernel, strides):
 
 
 def conv_transpose_as_matmul(inputs, kernel, *, strides, padding):
-    """`keras.ops.conv_transpose` as one matrix product and an overlap-add, in Keras ops.
+    """`keras.ops.conv_transpose` as one matrix product of input patches, in Keras ops.
 
-    Each input pixel's contribution is ``pixel @ kernel``, a kernel-sized
-    patch; the output is these patches added up on a grid `strides` apart.
-    Writing each kernel offset as ``stride * q + r``, the patches fall into
-    ``ceil(k / stride)`` shifted copies per axis of the output's
-    ``(row // stride, row % stride)`` grid, so the overlap-add is a sum of
-    padded slices. Channels-last, no dilation or output padding.
+    Writing each kernel offset as ``stride * a + r``, output pixel
+    ``stride * i + r`` (before the crop) adds input pixel ``i - a`` times
+    kernel tap ``stride * a + r``. So every output phase ``r`` on the grid
+    ``i`` is a stride-1 convolution of the input with ``ceil(k / stride)``
+    taps per axis, and all phases are one product: the input's
+    ``taps_h x taps_w`` neighbourhoods side by side (zero-padded) times the
+    kernel laid out as (tap, input channel) x (phase, output channel).
+    Interleaving the phases and cropping gives the output; the gradients
+    are matrix products and slices of the (small) input. Channels-last, no
+    dilation or output padding.
+
+    An earlier form multiplied each input pixel by the whole kernel and
+    added the kernel-sized patches up on the output grid; in the DCGAN's
+    compiled JAX step XLA re-computed that sum in each of the next batch
+    norm's passes, and this form made the step 1.12x faster (median of 8
+    alternated windows in one process), though alone the layer is faster
+    the old way.
     """
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
     _, height, width, in_channels = inputs.shape
@@ -483,24 +494,22 @@ def conv_transpose_as_matmul(inputs, kernel, *, strides, padding):
     kernel = keras.ops.pad(kernel, [[0, taps_h * stride_h - kernel_h], [0, taps_w * stride_w - kernel_w],
                                     [0, 0], [0, 0]])
     kernel = keras.ops.reshape(kernel, (taps_h, stride_h, taps_w, stride_w, out_channels, in_channels))
-    kernel = keras.ops.reshape(keras.ops.transpose(kernel, (5, 0, 2, 1, 3, 4)), (in_channels, -1))
-    patches = keras.ops.matmul(keras.ops.reshape(inputs, (-1, in_channels)), kernel)
-    patches = keras.ops.reshape(patches, (-1, height, width, taps_h, taps_w, stride_h, stride_w, out_channels))
-    full = None
-    for a in range(taps_h):
-        for b in range(taps_w):
-            shifted = keras.ops.pad(patches[:, :, :, a, b], [[0, 0], [a, taps_h - 1 - a], [b, taps_w - 1 - b],
-                                                           [0, 0], [0, 0], [0, 0]])
-            full = shifted if full is None else full + shifted
+    kernel = keras.ops.reshape(keras.ops.transpose(kernel, (0, 2, 5, 1, 3, 4)), (taps_h * taps_w * in_channels, -1))
+    rows, cols = height + taps_h - 1, width + taps_w - 1  # the phase grid
+    padded = keras.ops.pad(inputs, [[0, 0], [taps_h - 1, taps_h - 1], [taps_w - 1, taps_w - 1], [0, 0]])
+    starts = [(taps_h - 1 - a, taps_w - 1 - b) for a in range(taps_h) for b in range(taps_w)]  # pixel i - a, j - b
+    patches = keras.ops.concatenate([padded[:, i:i + rows, j:j + cols] for i, j in starts], axis=-1)
+    full = keras.ops.matmul(keras.ops.reshape(patches, (-1, taps_h * taps_w * in_channels)), kernel)
+    full = keras.ops.reshape(full, (-1, rows, cols, stride_h, stride_w, out_channels))
     full = keras.ops.reshape(keras.ops.transpose(full, (0, 1, 3, 2, 4, 5)),
-                             (-1, (height + taps_h - 1) * stride_h, (width + taps_w - 1) * stride_w, out_channels))
-    (top, rows), (left, cols) = (_transpose_crop(n, k, s, padding) for n, k, s in
-                                 ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
-    return full[:, top:top + rows, left:left + cols, :]
+                             (-1, rows * stride_h, cols * stride_w, out_channels))
+    (top, out_rows), (left, out_cols) = (_transpose_crop(n, k, s, padding) for n, k, s in
+                                         ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
+    return full[:, top:top + out_rows, left:left + out_cols, :]
 
 
 def _transpose_crop(size, kernel, stride, padding):
-    """(first index, length) of a transposed convolution's output inside the full overlap-add."""
+    """(first index, length) of a transposed convolution's output in its uncropped rows or columns."""
     overhang = max(kernel - stride, 0)
     if padding == "same":
         return overhang // 2, size * stride
