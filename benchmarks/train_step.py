@@ -6,11 +6,13 @@ batch 128 on 28x28 Fashion-MNIST, each in its own process:
 * ganzoo through ``fit`` on ``ganzoo.data.epoch_stream`` (what ``ganzoo train``
   runs) on TensorFlow (``jit_compile`` "auto", i.e. no XLA on a CPU, and
   ``jit_compile=True``), JAX and PyTorch;
-* ``benchmarks/peers/tf_gradient_tape.py``: the keras.io-style TensorFlow loop;
+* ``benchmarks/peers/tf_gradient_tape.py``: the keras.io-style TensorFlow loop,
+  on Keras' own layers;
 * ``benchmarks/peers/torch_loop.py``: the pytorch/examples-style PyTorch loop;
-* a reference row, not a peer: the same PyTorch loop with glibc set through
-  environment variables as ``ganzoo.training.memory`` sets it from inside
-  ganzoo, to show what that setting alone is worth to a hand-written loop.
+* two reference rows, not peers, to show what a piece of ganzoo alone is worth
+  to a hand-written loop: the TensorFlow loop on ganzoo's layers
+  (``ganzoo.layers``), and the PyTorch loop with glibc set through environment
+  variables as ``ganzoo.training.memory`` sets it from inside ganzoo.
 
 Each process records the time after every step; steps/s is the median over
 windows of consecutive steps after a warm-up, pooled over ``--rounds`` rounds
@@ -67,8 +69,15 @@ CONTENDERS = {
     "ganzoo torch": (["--worker", "ganzoo"], {"KERAS_BACKEND": "torch"}, "ganzoo"),
     "peer: TF GradientTape loop": (["benchmarks/peers/tf_gradient_tape.py"], {}, "keras_io"),
     "peer: PyTorch loop": (["benchmarks/peers/torch_loop.py"], {}, "pytorch_examples"),
+    "reference: TF GradientTape loop on ganzoo's layers": (
+        ["benchmarks/peers/tf_gradient_tape.py", "--ganzoo-layers", "1"], {}, "keras_io"),
     "reference: PyTorch loop + ganzoo's glibc settings": (
         ["benchmarks/peers/torch_loop.py"], MALLOC_ENV, "pytorch_examples"),
+}
+# reference row -> (the peer it changes, the ganzoo contender that has the same piece)
+REFERENCES = {
+    "reference: TF GradientTape loop on ganzoo's layers": ("peer: TF GradientTape loop", "ganzoo tensorflow"),
+    "reference: PyTorch loop + ganzoo's glibc settings": ("peer: PyTorch loop", "ganzoo torch"),
 }
 
 
@@ -688,10 +697,13 @@ def markdown(report):
         f"- Slowest ganzoo backend ({slowest['name']}) / fastest ganzoo: "
         f"**{slowest['steps_per_second'] / best['steps_per_second']:.2f}x** (goal >= 0.67x: "
         f"{'met' if slowest['steps_per_second'] / best['steps_per_second'] >= 0.67 else 'NOT met; see the profile'}).",
-        *[f"- {r['name'].split(': ', 1)[1]} (not a peer) / peer: PyTorch loop: "
-          f"{r['steps_per_second'] / by_name['peer: PyTorch loop']['steps_per_second']:.2f}x; ganzoo torch / it: "
-          f"**{by_name['ganzoo torch']['steps_per_second'] / r['steps_per_second']:.2f}x**."
-          for r in rows if r["name"].startswith("reference")],
+        *[f"- {name.split(': ', 1)[1]} (not a peer) / {peer}: "
+          f"{by_name[name]['steps_per_second'] / by_name[peer]['steps_per_second']:.2f}x; {ganzoo} / it: "
+          f"**{by_name[ganzoo]['steps_per_second'] / by_name[name]['steps_per_second']:.2f}x**."
+          for name, (peer, ganzoo) in REFERENCES.items() if name in by_name],
+        "- The peers are the loops a user writes: the TensorFlow one on Keras' own layers "
+        "(`keras.layers.Conv2D`, ...), the PyTorch one on `torch.nn`. Each reference row gives one of "
+        "them one piece of ganzoo.",
         f"- Input pipeline (`ganzoo.data.epoch_stream`, run alone): {pipeline_ms:.2f} ms per batch = "
         + ", ".join(f"{100 * pipeline_ms / r['step_ms']:.1f} % of {r['name']}'s step"
                     for r in rows if r["name"].startswith("ganzoo")) + " (goal < 5 %).",

@@ -137,3 +137,21 @@ def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
     assert lines.index("| conv2d_transpose | 0.0 | 20.0 | 30.0 | 0.0 | 50.0 | 50 % |") < \
         lines.index("| leaky_re_lu | 0.0 | 0.0 | 0.0 | 5.0 | 5.0 | 5 % |")
     assert "add up to 55 ms of the 100 ms step" in lines[-1]
+
+
+def test_tensorflow_peer_runs_the_same_networks_on_keras_own_layers(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the peer sets it on import; restored after
+    spec = importlib.util.spec_from_file_location("tf_peer", os.path.join(ROOT, "benchmarks", "peers",
+                                                                          "tf_gradient_tape.py"))
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    from ganzoo.models import dcgan  # pylint: disable=import-outside-toplevel
+
+    for model in (dcgan.build_generator((28, 28, 1), latent_dim=100, base_filters=32),
+                  dcgan.build_discriminator((28, 28, 1), base_filters=32)):
+        assert "ganzoo" in {type(layer).__module__.split(".")[0] for layer in model.layers}
+        plain = peer.with_keras_layers(model)
+        assert {type(layer).__module__.split(".")[0] for layer in plain.layers} == {"keras"}
+        assert [type(layer).__name__ for layer in plain.layers] == [type(layer).__name__ for layer in model.layers]
+        assert [layer.get_config() for layer in plain.layers[1:]] == [layer.get_config() for layer in model.layers[1:]]
+        assert plain.count_params() == model.count_params()

@@ -6,9 +6,13 @@ guide "Writing a training loop from scratch in TensorFlow", GAN section): a
 and fake images concatenated into one batch under one `GradientTape`, then
 draws new latents and trains the generator through the discriminator under a
 second tape, with two Adam optimizers. The networks are the DCGAN of
-`zoo_configs/dcgan_fashion_mnist.yaml`, built with ganzoo's builders so they
-are the same layers; the data is Fashion-MNIST through `tf.data`
-(shuffle, batch, prefetch).
+`zoo_configs/dcgan_fashion_mnist.yaml`: ganzoo's builders lay them out, and
+each of ganzoo's layers is then swapped for the Keras layer it subclasses,
+with the same config (`keras.layers.Conv2D` for `ganzoo.layers.Conv2D`, ...),
+which is what a user writes. With ``--ganzoo-layers 1`` the loop keeps
+ganzoo's layers (the benchmark's reference row, not a peer: what ganzoo's
+layers alone give a hand-written loop). The data is Fashion-MNIST through
+`tf.data` (shuffle, batch, prefetch).
 
 Run by `benchmarks/train_step.py`; prints one JSON line.
 """
@@ -27,8 +31,22 @@ from ganzoo import data  # noqa: E402
 from ganzoo.models import dcgan  # noqa: E402
 
 
+def with_keras_layers(model):
+    """The same network with each of ganzoo's layers replaced by the Keras layer it subclasses, same config."""
+    def keras_layer(layer):
+        cls = type(layer)
+        if cls.__module__.startswith("ganzoo"):
+            cls = cls.__bases__[0]
+            if not cls.__module__.startswith("keras"):
+                raise TypeError(f"{type(layer).__name__} is not a subclass of a Keras layer")
+        return cls.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=keras_layer)
+
+
 def main():
     args = _timing.parse_args()
+    ganzoo_layers = bool(args.get("ganzoo-layers", 0))
     batch, latent_dim = args["batch"], 100
     images, _ = data.load_arrays("fashion_mnist", "train")
     dataset = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images))
@@ -37,6 +55,8 @@ def main():
     keras.utils.set_random_seed(0)
     generator = dcgan.build_generator((28, 28, 1), latent_dim=latent_dim, base_filters=32)
     discriminator = dcgan.build_discriminator((28, 28, 1), base_filters=32)
+    if not ganzoo_layers:
+        generator, discriminator = with_keras_layers(generator), with_keras_layers(discriminator)
     d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
     g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
     loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -67,7 +87,9 @@ def main():
         float(d_loss)  # the step's result is on the host
         stamps.append(time.perf_counter())
     _timing.report("TF GradientTape loop", stamps, warmup=args["warmup"], window=args["window"],
-                   backend="tensorflow")
+                   backend="tensorflow", layers=sorted({type(layer).__module__.split(".")[0]
+                                                        for model in (generator, discriminator)
+                                                        for layer in model.layers}))
 
 
 if __name__ == "__main__":
