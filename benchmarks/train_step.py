@@ -281,8 +281,9 @@ def hlo_instructions(text):
 
     Kind of work: "matmul" for a dot or a fusion around one (XLA's library
     fusions: YNNPACK, oneDNN), "convolution" likewise, else "other" (copies,
-    pads, slices, elementwise and reduction loops). Layer kind: the Keras layer's name without its number
-    ("conv2d_transpose"), or "loss, optimizer, other" outside the two networks.
+    pads, slices, elementwise and reduction loops). Layer kind: the Keras
+    layer's name without its number ("conv2d_transpose"), or "loss,
+    optimizer, other" outside the two networks.
     Pass: "backward" under a `transpose(jvp(...))`, else "forward".
     """
     parsed, computation, dots = [], None, {}  # dots: computation -> (opcode, op_name) of its dot or convolution
@@ -355,11 +356,11 @@ def worker_jax_ops(args):
     for plane in space.planes:
         for line in plane.lines:
             for event in line.events:
-                key = instructions.get(plane.event_metadata[event.metadata_id].name)
-                if key:
-                    work, layer, direction = key
-                    ms[f"{layer}|{direction}|{work}"] = ms.get(f"{layer}|{direction}|{work}", 0.0) + \
-                        event.duration_ps / 1e9 / steps
+                instruction = instructions.get(plane.event_metadata[event.metadata_id].name)
+                if instruction:
+                    work, layer, direction = instruction
+                    key = f"{layer}|{direction}|{work}"
+                    ms[key] = ms.get(key, 0.0) + event.duration_ps / 1e9 / steps
     print(json.dumps({"steps": steps, "step_ms": 1000 * (wall[1] - wall[0]) / steps, "ms_per_step": ms}), flush=True)
 
 
