@@ -365,7 +365,7 @@ def test_conv_layers_are_the_keras_layers_with_their_weights(
 
 @pytest.mark.parametrize("function, input_shape, kernel_shape, strides", [
     ("conv", (2, 6, 6, 3), (3, 3, 3, 1), (1, 1)),  # TensorFlow: the matmul gradients
-    ("conv_transpose", (2, 5, 5, 3), (4, 4, 2, 3), (2, 2)),  # TensorFlow: the sub-pixel forward
+    ("conv_transpose", (2, 5, 5, 3), (4, 4, 2, 3), (2, 2)),  # TensorFlow: the phase-kernel forward
 ])
 def test_conv_gradient_penalty_matches_keras(function, input_shape, kernel_shape, strides):
     """The kernel gradient of a gradient-norm penalty (WGAN-GP, R1) goes through the input gradient."""

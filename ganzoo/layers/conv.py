@@ -51,7 +51,8 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     whose gradients XLA runs several times faster on a CPU than those of
     Keras' op; on PyTorch torch's op runs on the channels-last view of the
     input (`benchmarks/train_step.py`); on TensorFlow a "same" one with equal
-    strides of 2 up to the kernel size runs forward as sub-pixel convolutions
+    strides of 2 up to the kernel size runs forward as one stride-1
+    convolution with the kernel laid out by output phase
     (`step._tf_conv_transpose`), any other is the Keras layer.
 
     Raises:

@@ -360,9 +360,9 @@ def conv_transpose(inputs, kernel, *, strides, padding):
     `benchmarks/train_step.py`). On PyTorch it runs torch's op on the
     channels-last view (see `conv`) with the crop as torch's own padding where
     it is symmetric. On TensorFlow a "same" one with equal strides of at least
-    2, no larger than the kernel, is `_tf_conv_transpose` (sub-pixel
-    convolutions forward: the DCGAN's step ran 2.31 -> 2.66 steps/s, measured
-    side by side with the benchmark's TensorFlow worker); any other runs Keras' op.
+    2, no larger than the kernel, is `_tf_conv_transpose` (forward as one
+    stride-1 convolution with the kernel laid out by output phase, TensorFlow's
+    own gradients); any other runs Keras' op.
     """
     if _BACKEND == "jax":
         return conv_transpose_as_matmul(inputs, kernel, strides=strides, padding=padding)
@@ -415,43 +415,35 @@ def _torch_conv_transpose(inputs, kernel, strides, padding):
 
 
 def _tf_conv_transpose(inputs, kernel, strides):
-    """A "same" transposed convolution on TensorFlow, forward as sub-pixel convolutions.
+    """A "same" transposed convolution on TensorFlow, forward as one stride-1 convolution.
 
     TensorFlow's transposed convolution (`Conv2DBackpropInput`) ran at about
     half the speed of its forward convolution on the DCGAN's layers (30 against
-    62 GFLOP/s, batch 128, 2 CPU cores). Output pixel ``stride * m + r`` only
-    sees the kernel taps ``r + pad, r + pad + stride, ...`` (`pad` the "same"
-    crop), so each of the ``stride**2`` output phases is a stride-1 "valid"
-    convolution of the padded input with those taps reversed; `depth_to_space`
-    interleaves the phases. The gradients are TensorFlow's own for the
-    transposed convolution (a strided convolution and `Conv2DBackpropFilter`),
-    given static shapes: with a shape read at run time (`tf.shape(w)`), a run
-    resumed from a checkpoint differed from an uninterrupted one in the last
-    bits (`tests/test_resume.py`), here and in `_tf_conv_to_few_channels`.
+    62 GFLOP/s, batch 128, 2 CPU cores). The product of `conv_transpose_as_matmul`
+    is a stride-1 "valid" convolution of the padded input with the kernel laid
+    out by output phase (`_phase_kernel`, taps reversed), and `depth_to_space`
+    interleaves the phases. An earlier form ran one convolution per phase on
+    its own window of the input; with TensorFlow's slices, reversals and concat
+    around them, that made the DCGAN's step 1.02x, 1.08x and 1.02x slower
+    (median per-round ratios, 10, 16 and 16 alternated windows in one process).
+    The gradients are TensorFlow's own for the transposed convolution (a
+    strided convolution and `Conv2DBackpropFilter`), given static shapes: with
+    a shape read at run time (`tf.shape(w)`), a run resumed from a checkpoint
+    differed from an uninterrupted one in the last bits (`tests/test_resume.py`),
+    here and in `_tf_conv_to_few_channels`.
     """
     _, height, width, _ = inputs.shape
     kernel_h, kernel_w, _, _ = kernel.shape
-    axes = []  # per axis: [(first input offset, kernel taps) for each phase], and the zero padding
-    for size, k, s in ((height, kernel_h, strides[0]), (width, kernel_w, strides[1])):
-        pad = _same_padding(size * s, k, s)[0]
-        phases = [((r + pad) // s - len(range((r + pad) % s, k, s)) + 1, slice((r + pad) % s, k, s))
-                  for r in range(s)]
-        before = max(0, -min(first for first, _ in phases))
-        after = max(0, max((r + pad) // s for r in range(s)))
-        axes.append((phases, before, after))
-    (rows, top, bottom), (cols, left, right) = axes
+    (top, rows), (left, cols) = (_transpose_crop(n, k, s, "same") for n, k, s in
+                                 ((height, kernel_h, strides[0]), (width, kernel_w, strides[1])))
 
     @tf.custom_gradient
     def transpose(x, w):
-        padded = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
-        outputs = []
-        for first_h, taps_h in rows:
-            for first_w, taps_w in cols:
-                taps = tf.reverse(w[taps_h, taps_w], [0, 1])
-                window = padded[:, top + first_h:top + first_h + height + taps.shape[0] - 1,
-                                left + first_w:left + first_w + width + taps.shape[1] - 1]
-                outputs.append(tf.nn.conv2d(window, tf.transpose(taps, (0, 1, 3, 2)), 1, "VALID"))
-        y = tf.nn.depth_to_space(tf.concat(outputs, -1), strides[0])
+        phases = tf.reverse(_phase_kernel(w, strides), [0, 1])
+        taps_h, taps_w = phases.shape[:2]
+        padded = tf.pad(x, [[0, 0], [taps_h - 1, taps_h - 1], [taps_w - 1, taps_w - 1], [0, 0]])
+        full = tf.nn.depth_to_space(tf.nn.conv2d(padded, phases, 1, "VALID"), strides[0])
+        y = full[:, top:top + rows, left:left + cols]
 
         def grad(dy):
             dx = tf.nn.conv2d(dy, w, (1, *strides, 1), "SAME")
@@ -462,6 +454,25 @@ def _tf_conv_transpose(inputs, kernel, strides):
         return y, grad
 
     return transpose(inputs, kernel)
+
+
+def _phase_kernel(kernel, strides):
+    """A transposed convolution's kernel (h, w, out, in) laid out by output phase.
+
+    Returns (taps_h, taps_w, in, stride_h * stride_w * out), where tap ``a``
+    of phase ``r`` is the kernel offset ``stride * a + r`` (zero past the
+    kernel), and the last axis is ordered (phase row, phase column, output
+    channel) as `depth_to_space` reads it.
+    """
+    kernel_h, kernel_w, out_channels, in_channels = kernel.shape
+    stride_h, stride_w = strides
+    taps_h, taps_w = -(-kernel_h // stride_h), -(-kernel_w // stride_w)
+    # Zero taps make each kernel axis a whole number of strides; they only write past the crop.
+    kernel = keras.ops.pad(kernel, [[0, taps_h * stride_h - kernel_h], [0, taps_w * stride_w - kernel_w],
+                                    [0, 0], [0, 0]])
+    kernel = keras.ops.reshape(kernel, (taps_h, stride_h, taps_w, stride_w, out_channels, in_channels))
+    return keras.ops.reshape(keras.ops.transpose(kernel, (0, 2, 5, 1, 3, 4)),
+                             (taps_h, taps_w, in_channels, stride_h * stride_w * out_channels))
 
 
 def conv_transpose_as_matmul(inputs, kernel, *, strides, padding):
@@ -489,12 +500,9 @@ def conv_transpose_as_matmul(inputs, kernel, *, strides, padding):
     _, height, width, in_channels = inputs.shape
     kernel_h, kernel_w, out_channels, _ = kernel.shape
     stride_h, stride_w = strides
-    taps_h, taps_w = -(-kernel_h // stride_h), -(-kernel_w // stride_w)
-    # Zero taps make each kernel axis a whole number of strides; they only write past the crop.
-    kernel = keras.ops.pad(kernel, [[0, taps_h * stride_h - kernel_h], [0, taps_w * stride_w - kernel_w],
-                                    [0, 0], [0, 0]])
-    kernel = keras.ops.reshape(kernel, (taps_h, stride_h, taps_w, stride_w, out_channels, in_channels))
-    kernel = keras.ops.reshape(keras.ops.transpose(kernel, (0, 2, 5, 1, 3, 4)), (taps_h * taps_w * in_channels, -1))
+    kernel = _phase_kernel(kernel, strides)
+    taps_h, taps_w = kernel.shape[:2]
+    kernel = keras.ops.reshape(kernel, (taps_h * taps_w * in_channels, -1))
     rows, cols = height + taps_h - 1, width + taps_w - 1  # the phase grid
     padded = keras.ops.pad(inputs, [[0, 0], [taps_h - 1, taps_h - 1], [taps_w - 1, taps_w - 1], [0, 0]])
     starts = [(taps_h - 1 - a, taps_w - 1 - b) for a in range(taps_h) for b in range(taps_w)]  # pixel i - a, j - b
