@@ -21,9 +21,11 @@ them). The report adds analytical FLOPs per step (from the layer shapes, per
 contender, since the loops do different work), achieved GFLOP/s, utilisation
 of the CPU's fp32 FMA peak and of a measured large-matmul peak, the input
 pipeline's cost per batch, a per-layer profile of the convolutions on each
-backend, op-level profiles of ganzoo's PyTorch step (``torch.profiler``) and
-of its JAX step (``jax.profiler``, each XLA operation put under its layer),
-and how step time grows with batch size and image size. It writes
+backend, op-level profiles of ganzoo's TensorFlow step (TensorFlow's
+profiler), its PyTorch step (``torch.profiler``) and its JAX step
+(``jax.profiler``, each XLA operation put under its layer), from them how far
+each backend is from 60 % of the FMA peak and what would have to change to get
+there, and how step time grows with batch size and image size. It writes
 ``train_step.md``, ``train_step.json`` and ``train_step_scaling.png`` under
 ``--out``.
 
@@ -235,39 +237,98 @@ OP_KINDS = (("convolution", ("conv",)), ("batch norm", ("batch_norm",)),
             ("matmul (Dense)", ("aten::mm", "aten::addmm", "aten::bmm")), ("Keras' data loader", ("DataLoader",)))
 
 
-def worker_torch_ops(args):
-    """ganzoo's `fit` on PyTorch under `torch.profiler`: ms per step by kind of op; prints one JSON line.
+def _profiled_fit(args, start, stop):
+    """Runs ganzoo's `fit` with `start()` before the first step after the warm-up and `stop()` after the last.
 
-    The profiler runs from the first step after the warm-up to the end of the
-    last, inside one `fit`, so `fit`'s own setup is not in the step time.
+    Returns (timed steps, wall ms per step), so `fit`'s own setup is not in
+    the step time.
     """
     import keras  # pylint: disable=import-outside-toplevel
-    from torch.profiler import ProfilerActivity, profile  # pylint: disable=import-outside-toplevel
 
     gan, dataset = _ganzoo_gan_and_data(args)
     steps, total = args.windows * args.window, args.warmup + args.windows * args.window
-    profiler, wall = profile(activities=[ProfilerActivity.CPU]), []
+    wall = []
 
     class Profile(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
             if batch == args.warmup:
-                profiler.start()
+                start()
                 wall.append(time.perf_counter())
 
         def on_train_batch_end(self, batch, logs=None):
             if batch == total - 1:
                 float(keras.ops.convert_to_numpy(logs["d_loss"]))  # the step is done
                 wall.append(time.perf_counter())
-                profiler.stop()
+                stop()
 
     gan.fit(dataset, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Profile()])
-    step_ms = 1000 * (wall[1] - wall[0]) / steps
+    return steps, 1000 * (wall[1] - wall[0]) / steps
+
+
+def worker_torch_ops(args):
+    """ganzoo's `fit` on PyTorch under `torch.profiler`: ms per step by kind of op; prints one JSON line."""
+    from torch.profiler import ProfilerActivity, profile  # pylint: disable=import-outside-toplevel
+
+    profiler = profile(activities=[ProfilerActivity.CPU])
+    steps, step_ms = _profiled_fit(args, profiler.start, profiler.stop)
     kinds = {kind: 0.0 for kind, _ in OP_KINDS} | {"other ops": 0.0}
     for event in profiler.key_averages():
         kind = next((k for k, names in OP_KINDS if any(n in event.key for n in names)), "other ops")
         kinds[kind] += event.self_cpu_time_total / 1000 / steps
     kinds["outside ops (Python, Keras, autograd)"] = step_ms - sum(kinds.values())
     print(json.dumps({"steps": steps, "step_ms": step_ms, "ms_per_step": kinds}), flush=True)
+
+
+# TensorFlow op types -> kind of work, first match wins; the rest is "other ops".
+TF_OP_KINDS = (("convolution", ("Conv2D",)), ("batch norm", ("BatchNorm",)), ("matmul (Dense)", ("MatMul",)))
+# A TensorFlow op event in the profiler's trace: "scope/name:Type" (oneDNN's kernels are "_MklNative...").
+_TF_OP_EVENT = re.compile(r"^[^:]+:(\w+)$")
+
+
+def _xspace(directory):
+    """The profiler's trace under `directory`, as an XSpace."""
+    import glob  # pylint: disable=import-outside-toplevel
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
+
+    space = xplane_pb2.XSpace()
+    with open(glob.glob(f"{directory}/**/*.xplane.pb", recursive=True)[0], "rb") as f:
+        space.ParseFromString(f.read())
+    return space
+
+
+def tf_op_kind(event_name):
+    """The kind of work of a TensorFlow profiler event, or None for an event that is not an op."""
+    match = _TF_OP_EVENT.match(event_name)
+    if not match:
+        return None
+    return next((kind for kind, types in TF_OP_KINDS if any(t in match.group(1) for t in types)), "other ops")
+
+
+def worker_tf_ops(args):
+    """ganzoo's `fit` on TensorFlow under its profiler: op time per step by kind of op; prints one JSON line.
+
+    TensorFlow's executor runs independent ops of the step's graph at the same
+    time on its inter-op threads, so the ops' times add up to more than the
+    step's wall time.
+    """
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        steps, step_ms = _profiled_fit(args, lambda: tf.profiler.experimental.start(tmp),
+                                       tf.profiler.experimental.stop)
+        space = _xspace(tmp)
+    kinds = {kind: 0.0 for kind, _ in TF_OP_KINDS} | {"other ops": 0.0}
+    for plane in space.planes:
+        for line in plane.lines:
+            if line.name.startswith("tf_Compute"):  # the executor's threads
+                for event in line.events:
+                    kind = tf_op_kind(plane.event_metadata[event.metadata_id].name)
+                    if kind:
+                        kinds[kind] += event.duration_ps / 1e9 / steps
+    print(json.dumps({"steps": steps, "step_ms": step_ms, "op_ms_per_step": kinds}), flush=True)
 
 
 # An instruction line of XLA's optimized HLO text: name, opcode, the rest (fusion kind, metadata).
@@ -325,33 +386,13 @@ def worker_jax_ops(args):
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_dump_to={tmp}/hlo --xla_dump_hlo_as_text"
                                    " --xla_dump_hlo_module_re=.*train_step.*")
         import jax  # pylint: disable=import-outside-toplevel
-        import keras  # pylint: disable=import-outside-toplevel
-        from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
 
-        gan, dataset = _ganzoo_gan_and_data(args)
-        steps, total = args.windows * args.window, args.warmup + args.windows * args.window
-        wall = []
-
-        class Profile(keras.callbacks.Callback):
-            def on_train_batch_begin(self, batch, logs=None):
-                if batch == args.warmup:
-                    jax.profiler.start_trace(f"{tmp}/trace")
-                    wall.append(time.perf_counter())
-
-            def on_train_batch_end(self, batch, logs=None):
-                if batch == total - 1:
-                    float(keras.ops.convert_to_numpy(logs["d_loss"]))  # the step is done
-                    wall.append(time.perf_counter())
-                    jax.profiler.stop_trace()
-
-        gan.fit(dataset, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Profile()])
+        steps, step_ms = _profiled_fit(args, lambda: jax.profiler.start_trace(f"{tmp}/trace"), jax.profiler.stop_trace)
         instructions = {}
         for path in glob.glob(f"{tmp}/hlo/*train_step*cpu_after_optimizations.txt"):
             with open(path, encoding="utf-8") as f:
                 instructions.update(hlo_instructions(f.read()))
-        space = xplane_pb2.XSpace()
-        with open(glob.glob(f"{tmp}/trace/**/*.xplane.pb", recursive=True)[0], "rb") as f:
-            space.ParseFromString(f.read())
+        space = _xspace(f"{tmp}/trace")
     ms = {}  # "layer kind|pass|kind of work" -> ms per step
     for plane in space.planes:
         for line in plane.lines:
@@ -361,7 +402,7 @@ def worker_jax_ops(args):
                     work, layer, direction = instruction
                     key = f"{layer}|{direction}|{work}"
                     ms[key] = ms.get(key, 0.0) + event.duration_ps / 1e9 / steps
-    print(json.dumps({"steps": steps, "step_ms": 1000 * (wall[1] - wall[0]) / steps, "ms_per_step": ms}), flush=True)
+    print(json.dumps({"steps": steps, "step_ms": step_ms, "ms_per_step": ms}), flush=True)
 
 
 def worker_peak(_args):
@@ -505,7 +546,8 @@ def _layer_times(backend, layer, x):
 
 
 WORKERS = {"ganzoo": worker_ganzoo, "peak": worker_peak, "pipeline": worker_pipeline, "layers": worker_layers,
-           "torch_ops": worker_torch_ops, "jax_ops": worker_jax_ops}
+           "torch_ops": worker_torch_ops, "jax_ops": worker_jax_ops,
+           "tf_ops": worker_tf_ops}
 
 
 # ------------------------------------------------------------ orchestration
@@ -567,6 +609,7 @@ def main(argv=None):
     torch_ops = run_worker(["--worker", "torch_ops"], {"KERAS_BACKEND": "torch"})
     torch_ops["convolution_gflop_per_step"] = flops["ganzoo convolutions"] / 1e9
     jax_ops = run_worker(["--worker", "jax_ops"], {"KERAS_BACKEND": "jax"})
+    tf_ops = run_worker(["--worker", "tf_ops"], {"KERAS_BACKEND": "tensorflow"})
 
     rows = []
     for name, (_, _, recipe) in CONTENDERS.items():
@@ -582,7 +625,7 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": cpu, "matmul_peak": peak, "timing": {**TIMING, "rounds": args.rounds},
         "batch": BATCH, "config": CONFIG, "rows": rows, "pipeline": pipeline, "layers": layers, "torch_ops": torch_ops,
-        "jax_ops": jax_ops,
+        "jax_ops": jax_ops, "tf_ops": tf_ops, "ganzoo_gflop_per_step": flops["ganzoo"] / 1e9,
         "scaling": scaling, "seconds": time.perf_counter() - started,
     }
     with open(os.path.join(args.out, "train_step.json"), "w", encoding="utf-8") as f:
@@ -726,8 +769,8 @@ def markdown(report):
         "transposed ones are one matmul of input patches (`step.conv_transpose_as_matmul`) and the "
         "generator's 1-channel output convolution a matmul and a sum of shifted slices "
         "(`step.conv_as_matmul`), whose gradients are matmuls too; on TensorFlow the transposed ones "
-        "run forward as four sub-pixel convolutions (`step._tf_conv_transpose`, TensorFlow's own "
-        "gradients) and the output convolution's gradients are matmuls (`step._tf_conv_to_few_channels`). "
+        "run forward as one stride-1 convolution with the kernel laid out by output phase "
+        "(`step._tf_conv_transpose`, TensorFlow's own gradients) and the output convolution's gradients are matmuls (`step._tf_conv_to_few_channels`). "
         "The `keras.` rows under the transposed ones time Keras' own layer with the same weights (on "
         "JAX its kernel gradient is a convolution over a stride-dilated input).",
         "",
@@ -741,8 +784,10 @@ def markdown(report):
                  for rows_ in per_backend]
         lines.append(f"| {row['network']} | {row['layer']} ({row['class']}) | {'x'.join(map(str, row['input']))} | "
                      + " | ".join(cells) + " |")
+    lines += tf_ops_markdown(report)
     lines += torch_ops_markdown(report, best_peer)
     lines += jax_ops_markdown(report)
+    lines += fma_headroom_markdown(report)
     if report["scaling"]:
         lines += [
             "",
@@ -759,6 +804,80 @@ def markdown(report):
             lines.append(f"| {p['batch']} | {p['image']} | {p['step_ms']:.0f} | {p['samples_per_second']:.0f} | "
                          f"{p['gflops']:.1f} | {100 * p['gflops'] / cpu['fma_peak_gflops']:.0f} % |")
     return "\n".join(lines) + "\n"
+
+
+def tf_ops_markdown(report):
+    """The results file's section on where ganzoo's TensorFlow step goes, by kind of op."""
+    ops = report["tf_ops"]
+    op_ms = sum(ops["op_ms_per_step"].values())
+    lines = [
+        "",
+        f"## Where ganzoo's TensorFlow step goes (TensorFlow's profiler, {ops['steps']} steps of `fit`, "
+        "op time per step)",
+        "",
+        "TensorFlow runs independent ops of the step at the same time on its two inter-op threads, so "
+        f"the ops' times add up to {op_ms:.0f} ms in a {ops['step_ms']:.0f} ms step (profiled, so a little "
+        "slower); the shares are of the ops' time. Convolutions include their gradients and oneDNN's "
+        "fused convolution + bias (+ activation) kernels.",
+        "",
+        "| kind of work | op ms/step | % of op time |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {kind} | {ms:.1f} | {100 * ms / op_ms:.0f} % |" for kind, ms in ops["op_ms_per_step"].items()]
+    return lines
+
+
+def product_split(report):
+    """{backend: (profiled step ms, products ms, everything else ms)} from the three op-level profiles.
+
+    Products are convolutions and matmuls. On TensorFlow, whose ops overlap,
+    the products' share of the ops' time is taken of the step's wall time.
+    """
+    split = {}
+    tf_ops = report["tf_ops"]
+    kinds = tf_ops["op_ms_per_step"]
+    share = (kinds["convolution"] + kinds["matmul (Dense)"]) / sum(kinds.values())
+    split["tensorflow"] = (tf_ops["step_ms"], share * tf_ops["step_ms"], (1 - share) * tf_ops["step_ms"])
+    torch_ops = report["torch_ops"]
+    products = torch_ops["ms_per_step"]["convolution"] + torch_ops["ms_per_step"]["matmul (Dense)"]
+    split["torch"] = (torch_ops["step_ms"], products, torch_ops["step_ms"] - products)
+    jax_ops = report["jax_ops"]
+    products = sum(ms for key, ms in jax_ops["ms_per_step"].items() if not key.endswith("|other"))
+    split["jax"] = (jax_ops["step_ms"], products, jax_ops["step_ms"] - products)
+    return split
+
+
+def fma_headroom_markdown(report, goal=0.6):
+    """The results file's section on how far each backend is from `goal` of the FMA peak, and why."""
+    fma = report["machine"]["fma_peak_gflops"]
+    matmul = max(report["matmul_peak"]["matmul_gflops"].values())
+    gflop = report["ganzoo_gflop_per_step"]
+    ideal_ms = 1000 * gflop / matmul  # every product at the measured matmul peak
+    budget_ms = 1000 * gflop / (goal * fma) - ideal_ms
+    lines = [
+        "",
+        f"## How far from {100 * goal:.0f} % of the FMA peak",
+        "",
+        f"ganzoo's step has {gflop:.2f} GFLOP of products. At the best measured matmul speed "
+        f"({matmul:.1f} GFLOP/s, {100 * matmul / fma:.0f} % of the FMA peak) they would take {ideal_ms:.0f} ms, "
+        f"and {100 * goal:.0f} % of the FMA peak ({goal * fma:.0f} GFLOP/s) means a whole step in "
+        f"{1000 * gflop / (goal * fma):.0f} ms: "
+        + (f"so even with products that fast, everything else in the step (batch norm, activations, Adam, "
+           f"copies, Python) would have to fit in {budget_ms:.0f} ms." if budget_ms > 0 else
+           "out of reach on this machine even with nothing else in the step.")
+        + " From the op-level profiles above:",
+        "",
+        "| backend | profiled step ms | products ms | products GFLOP/s | % of matmul peak | everything else ms "
+        "| % of FMA peak now | with products at the matmul peak |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, (step_ms, products_ms, other_ms) in product_split(report).items():
+        speed = 1000 * gflop / products_ms
+        lines.append(
+            f"| {backend} | {step_ms:.0f} | {products_ms:.0f} | {speed:.0f} | {100 * speed / matmul:.0f} % | "
+            f"{other_ms:.0f} | {100 * 1000 * gflop / step_ms / fma:.0f} % | "
+            f"{100 * 1000 * gflop / (ideal_ms + other_ms) / fma:.0f} % |")
+    return lines
 
 
 def torch_ops_markdown(report, best_peer):

@@ -139,6 +139,43 @@ def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
     assert "add up to 55 ms of the 100 ms step" in lines[-1]
 
 
+def test_train_step_sorts_tensorflow_ops_and_bounds_the_fma_utilisation():
+    script = load_script("train_step")
+    kinds = {name: script.tf_op_kind(name) for name in [
+        "StatefulPartitionedCall/generator_1/conv2d_transpose_1/Conv2D:_MklNativePadWithConv2D",
+        "StatefulPartitionedCall/Conv2DBackpropFilter_1:_MklNativeConv2DBackpropFilter",
+        "StatefulPartitionedCall/gradient_tape/generator_1/batch_normalization_2_1/FusedBatchNormGradV3:"
+        "_MklNativeFusedBatchNormGradV3",
+        "StatefulPartitionedCall/MatMul_1:_MklMatMul", "StatefulPartitionedCall/concat:ConcatV2",
+        "ExecutorState::Process", "ParallelFor"]}
+    assert list(kinds.values()) == ["convolution", "convolution", "batch norm", "matmul (Dense)", "other ops",
+                                    None, None]
+    # 10 GFLOP of products; matmul peak 200 GFLOP/s (50 ms for them); FMA peak 400 GFLOP/s.
+    report = {
+        "machine": {"fma_peak_gflops": 400.0}, "matmul_peak": {"matmul_gflops": {"numpy": 150.0, "torch": 200.0}},
+        "ganzoo_gflop_per_step": 10.0,
+        "tf_ops": {"steps": 4, "step_ms": 100.0, "op_ms_per_step": {  # ops overlap: 160 ms of op time
+            "convolution": 110.0, "batch norm": 10.0, "matmul (Dense)": 10.0, "other ops": 30.0}},
+        "torch_ops": {"step_ms": 200.0, "ms_per_step": {"convolution": 100.0, "matmul (Dense)": 25.0,
+                                                        "batch norm": 25.0, "other ops": 50.0}},
+        "jax_ops": {"step_ms": 250.0, "ms_per_step": {"conv2d|forward|convolution": 100.0,
+                                                      "dense|backward|matmul": 25.0, "re_lu|forward|other": 25.0}},
+    }
+    split = script.product_split(report)
+    assert split["tensorflow"] == (100.0, 75.0, 25.0)  # products: 120 of the 160 ms of op time
+    assert split["torch"] == (200.0, 125.0, 75.0) and split["jax"] == (250.0, 125.0, 125.0)
+    lines = script.fma_headroom_markdown(report)
+    # 60 % of 400 GFLOP/s: a step in 42 ms, and the products alone take 50 ms at the matmul peak.
+    assert "means a whole step in 42 ms: out of reach on this machine" in lines[3]
+    # torch: 10 GFLOP in 200 ms = 50 GFLOP/s = 12 %; products at 80 GFLOP/s; 10 GFLOP in 50 + 75 ms = 20 %.
+    assert "| torch | 200 | 125 | 80 | 40 % | 75 | 12 % | 20 % |" in lines
+    assert lines[-1] == "| jax | 250 | 125 | 80 | 40 % | 125 | 10 % | 14 % |"
+    report["matmul_peak"]["matmul_gflops"]["torch"] = 300.0  # products in 33 ms: 8 ms left for the rest
+    assert "would have to fit in 8 ms" in script.fma_headroom_markdown(report)[3]
+    tf_lines = script.tf_ops_markdown(report)
+    assert "add up to 160 ms in a 100 ms step" in tf_lines[3] and "| convolution | 110.0 | 69 % |" in tf_lines
+
+
 def test_tensorflow_peer_runs_the_same_networks_on_keras_own_layers(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the peer sets it on import; restored after
     spec = importlib.util.spec_from_file_location("tf_peer", os.path.join(ROOT, "benchmarks", "peers",
