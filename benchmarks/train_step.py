@@ -405,11 +405,14 @@ def worker_jax_ops(args):
     print(json.dumps({"steps": steps, "step_ms": step_ms, "ms_per_step": ms}), flush=True)
 
 
+WORKER_PEAK_N = 2048  # the matmul peak's square matrices
+
+
 def worker_peak(_args):
     """Measured fp32 matmul GFLOP/s (2048 x 2048, median of 5) with NumPy, TensorFlow and PyTorch."""
     import numpy as np  # pylint: disable=import-outside-toplevel
 
-    n = 2048
+    n = WORKER_PEAK_N
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     results = {}
 
@@ -431,7 +434,7 @@ def worker_peak(_args):
 
     p = torch.from_numpy(a)
     results["torch"] = timed(lambda: torch.mm(p, p))
-    print(json.dumps({"matmul_gflops": results, "n": n}), flush=True)
+    print(json.dumps({"matmul_gflops": results}), flush=True)
 
 
 def worker_pipeline(args):
@@ -587,8 +590,8 @@ def main(argv=None):
     cpu = cpu_facts()
     print(f"machine: {cpu['model']}, {cpu['cores']} cores at {cpu['ghz']:.2f} GHz; "
           f"FMA peak {cpu['fma_peak_gflops']:.0f} GFLOP/s", flush=True)
-    peak = run_worker(["--worker", "peak"], timing={})
-    print(f"measured matmul peak: {peak['matmul_gflops']}", flush=True)
+    peaks = [run_worker(["--worker", "peak"], timing={})["matmul_gflops"]]  # again after each round
+    print(f"measured matmul peak: {peaks[-1]}", flush=True)
 
     windows = {name: [] for name in CONTENDERS}
     per_round = {name: [] for name in CONTENDERS}  # each round's median, for side-by-side ratios
@@ -601,6 +604,9 @@ def main(argv=None):
             extras[name] = {k: v for k, v in result.items() if k not in ("name", "window_rates", "steps_per_second")}
             print(f"round {round_index + 1} {name}: {result['steps_per_second']:.3f} steps/s "
                   f"(windows {', '.join(f'{r:.3f}' for r in result['window_rates'])})", flush=True)
+        peaks.append(run_worker(["--worker", "peak"], timing={})["matmul_gflops"])
+        print(f"measured matmul peak: {peaks[-1]}", flush=True)
+    peak = best_matmul(peaks)
     flops = dcgan_flops()
     pipeline = run_worker(["--worker", "pipeline"], timing={})
     print(f"input pipeline alone: {pipeline['ms_per_batch']:.2f} ms per batch", flush=True)
@@ -636,6 +642,18 @@ def main(argv=None):
         f.write(markdown(report))
     print(markdown(report))
     return 0
+
+
+def best_matmul(peaks):
+    """The matmul peak of the report: each library's best of `peaks` (measurements spread over the run).
+
+    This machine's speed drifts by tens of percent over minutes; the best
+    measurement is the nearest to what the hardware can do, and it makes the
+    bounds in `fma_headroom_markdown` the most generous to the goal.
+    """
+    return {"n": WORKER_PEAK_N, "measurements": len(peaks),
+            "matmul_gflops": {lib: max(p[lib] for p in peaks) for lib in peaks[0]},
+            "range": {lib: (min(p[lib] for p in peaks), max(p[lib] for p in peaks)) for lib in peaks[0]}}
 
 
 def fastest_ganzoo(rows):
@@ -706,8 +724,10 @@ def markdown(report):
         f"**fp32 FMA peak**: {cpu['cores']} cores x {cpu['ghz']:.2f} GHz x {cpu['fma_units']} FMA units x "
         f"{cpu['fp32_lanes']} lanes x 2 = **{cpu['fma_peak_gflops']:.1f} GFLOP/s**"
         + (f" ({cpu['fma_note']})" if cpu["fma_note"] else "") + ".",
-        f"**Measured matmul peak** (fp32 {report['matmul_peak']['n']}x{report['matmul_peak']['n']}, median of 5): "
-        + ", ".join(f"{k} {v:.1f}" for k, v in matmul.items()) + " GFLOP/s"
+        f"**Measured matmul peak** (fp32 {report['matmul_peak']['n']}x{report['matmul_peak']['n']}, median of 5 "
+        f"products, best of {report['matmul_peak']['measurements']} measurements: before the first round and "
+        "after each): " + ", ".join(f"{k} {v:.1f} (lowest {report['matmul_peak']['range'][k][0]:.1f})"
+                                    for k, v in matmul.items()) + " GFLOP/s"
         + (" (above the formula's peak, so the cores run faster than the clock read)"
            if max(matmul.values()) > cpu["fma_peak_gflops"] else "") + ".",
         "",

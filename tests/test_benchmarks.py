@@ -170,6 +170,9 @@ def test_train_step_sorts_tensorflow_ops_and_bounds_the_fma_utilisation():
     # torch: 10 GFLOP in 200 ms = 50 GFLOP/s = 12 %; products at 80 GFLOP/s; 10 GFLOP in 50 + 75 ms = 20 %.
     assert "| torch | 200 | 125 | 80 | 40 % | 75 | 12 % | 20 % |" in lines
     assert lines[-1] == "| jax | 250 | 125 | 80 | 40 % | 125 | 10 % | 14 % |"
+    assert script.best_matmul([{"numpy": 150.0, "torch": 120.0}, {"numpy": 100.0, "torch": 300.0}]) == {
+        "n": 2048, "measurements": 2, "matmul_gflops": {"numpy": 150.0, "torch": 300.0},
+        "range": {"numpy": (100.0, 150.0), "torch": (120.0, 300.0)}}
     report["matmul_peak"]["matmul_gflops"]["torch"] = 300.0  # products in 33 ms: 8 ms left for the rest
     assert "would have to fit in 8 ms" in script.fma_headroom_markdown(report)[3]
     tf_lines = script.tf_ops_markdown(report)
