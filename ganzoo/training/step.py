@@ -425,7 +425,8 @@ def _tf_conv_transpose(inputs, kernel, strides):
     interleaves the phases. An earlier form ran one convolution per phase on
     its own window of the input; with TensorFlow's slices, reversals and concat
     around them, that made the DCGAN's step 1.02x, 1.08x and 1.02x slower
-    (median per-round ratios, 10, 16 and 16 alternated windows in one process).
+    (median per-round ratios, 10, 16 and 16 alternated windows in one process);
+    exported, LiteRT runs this form 3-9 % slower (its grid is one pixel wider).
     The gradients are TensorFlow's own for the transposed convolution (a
     strided convolution and `Conv2DBackpropFilter`), given static shapes: with
     a shape read at run time (`tf.shape(w)`), a run resumed from a checkpoint
