@@ -328,6 +328,9 @@ def worker_tf_ops(args):
                     kind = tf_op_kind(plane.event_metadata[event.metadata_id].name)
                     if kind:
                         kinds[kind] += event.duration_ps / 1e9 / steps
+    if not sum(kinds.values()):
+        raise RuntimeError("TensorFlow's profiler recorded no op on a tf_Compute thread: "
+                           "its trace's thread names may have changed")
     print(json.dumps({"steps": steps, "step_ms": step_ms, "op_ms_per_step": kinds}), flush=True)
 
 
@@ -835,9 +838,9 @@ def tf_ops_markdown(report):
         f"## Where ganzoo's TensorFlow step goes (TensorFlow's profiler, {ops['steps']} steps of `fit`, "
         "op time per step)",
         "",
-        "TensorFlow runs independent ops of the step at the same time on its two inter-op threads, so "
-        f"the ops' times add up to {op_ms:.0f} ms in a {ops['step_ms']:.0f} ms step (profiled, so a little "
-        "slower); the shares are of the ops' time. Convolutions include their gradients and oneDNN's "
+        "TensorFlow runs independent ops of the step at the same time on its inter-op threads, so "
+        f"the ops' times add up to {op_ms:.0f} ms in a {ops['step_ms']:.0f} ms step (profiled); the shares "
+        "are of the ops' time. Convolutions include their gradients and oneDNN's "
         "fused convolution + bias (+ activation) kernels.",
         "",
         "| kind of work | op ms/step | % of op time |",
@@ -897,6 +900,9 @@ def fma_headroom_markdown(report, goal=0.6):
             f"| {backend} | {step_ms:.0f} | {products_ms:.0f} | {speed:.0f} | {100 * speed / matmul:.0f} % | "
             f"{other_ms:.0f} | {100 * 1000 * gflop / step_ms / fma:.0f} % | "
             f"{100 * 1000 * gflop / (ideal_ms + other_ms) / fma:.0f} % |")
+    lines += ["", "On TensorFlow, whose ops overlap, the products' and the rest's ms are their shares of the "
+              "ops' time taken of the profiled step; on PyTorch and JAX they are the profiled ops' own times "
+              "(JAX's rest includes the time between XLA's operations)."]
     return lines
 
 

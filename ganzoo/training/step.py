@@ -426,7 +426,8 @@ def _tf_conv_transpose(inputs, kernel, strides):
     its own window of the input; with TensorFlow's slices, reversals and concat
     around them, that made the DCGAN's step 1.02x, 1.08x and 1.02x slower
     (median per-round ratios, 10, 16 and 16 alternated windows in one process);
-    exported, LiteRT runs this form 3-9 % slower (its grid is one pixel wider).
+    exported, LiteRT ran the DCGAN's generator 0-9 % slower (the phase grid is
+    ``ceil(k / stride) - 1`` pixels wider than the input, then cropped).
     The gradients are TensorFlow's own for the transposed convolution (a
     strided convolution and `Conv2DBackpropFilter`), given static shapes: with
     a shape read at run time (`tf.shape(w)`), a run resumed from a checkpoint
