@@ -379,8 +379,7 @@ def worker_jax_ops(args):
 
     XLA dumps the train step's optimized HLO (`XLA_FLAGS`, set here before JAX
     starts); each operation the profiler times is one of its instructions,
-    whose `op_name` metadata names the layer and the pass. The profiler runs
-    from the first step after the warm-up to the end of the last, inside one `fit`.
+    whose `op_name` metadata names the layer and the pass.
     """
     import glob  # pylint: disable=import-outside-toplevel
     import tempfile  # pylint: disable=import-outside-toplevel
@@ -593,8 +592,13 @@ def main(argv=None):
     cpu = cpu_facts()
     print(f"machine: {cpu['model']}, {cpu['cores']} cores at {cpu['ghz']:.2f} GHz; "
           f"FMA peak {cpu['fma_peak_gflops']:.0f} GFLOP/s", flush=True)
-    peaks = [run_worker(["--worker", "peak"], timing={})["matmul_gflops"]]  # again after each round
-    print(f"measured matmul peak: {peaks[-1]}", flush=True)
+    peaks = []  # measured before the first round and after each
+
+    def measure_peak():
+        peaks.append(run_worker(["--worker", "peak"], timing={})["matmul_gflops"])
+        print(f"measured matmul peak: {peaks[-1]}", flush=True)
+
+    measure_peak()
 
     windows = {name: [] for name in CONTENDERS}
     per_round = {name: [] for name in CONTENDERS}  # each round's median, for side-by-side ratios
@@ -607,8 +611,7 @@ def main(argv=None):
             extras[name] = {k: v for k, v in result.items() if k not in ("name", "window_rates", "steps_per_second")}
             print(f"round {round_index + 1} {name}: {result['steps_per_second']:.3f} steps/s "
                   f"(windows {', '.join(f'{r:.3f}' for r in result['window_rates'])})", flush=True)
-        peaks.append(run_worker(["--worker", "peak"], timing={})["matmul_gflops"])
-        print(f"measured matmul peak: {peaks[-1]}", flush=True)
+        measure_peak()
     peak = best_matmul(peaks)
     flops = dcgan_flops()
     pipeline = run_worker(["--worker", "pipeline"], timing={})
