@@ -12,7 +12,7 @@ batch 128 on 28x28 Fashion-MNIST, each in its own process:
 * two reference rows, not peers, to show what a piece of ganzoo alone is worth
   to a hand-written loop: the TensorFlow loop on ganzoo's layers
   (``ganzoo.layers``), and the PyTorch loop with glibc set through environment
-  variables as ``ganzoo.training.memory`` sets it from inside ganzoo.
+  variables as ``ganzoo.backend.memory`` sets it from inside ganzoo.
 
 Each process records the time after every step; steps/s is the median over
 windows of consecutive steps after a warm-up, pooled over ``--rounds`` rounds
@@ -52,7 +52,7 @@ DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results")
 CONFIG = "dcgan_fashion_mnist"
 sys.path.insert(0, ROOT)
 from benchmarks._timing import DEFAULTS  # noqa: E402  pylint: disable=wrong-import-position
-from ganzoo.training import memory  # noqa: E402  pylint: disable=wrong-import-position
+from ganzoo.backend import memory  # noqa: E402  pylint: disable=wrong-import-position
 
 BATCH = DEFAULTS["batch"]
 TIMING = {key: DEFAULTS[key] for key in ("warmup", "windows", "window")}  # steps, per round
@@ -60,7 +60,7 @@ SCALING_TIMING = {"warmup": 2, "windows": 3, "window": 3}
 BATCH_SIZES = (32, 64, 128, 256, 512)
 IMAGE_SIDES = (28, 32, 64)
 
-# What `ganzoo.training.memory.keep_freed_memory` sets with mallopt, as glibc's environment variables.
+# What `ganzoo.backend.memory.keep_freed_memory` sets with mallopt, as glibc's environment variables.
 MALLOC_ENV = {variable: str(value) for _, value, variable in memory.SETTINGS}
 
 # name -> (command after the python executable, environment, FLOP recipe)
@@ -583,6 +583,8 @@ def main(argv=None):
         parser.add_argument(f"--{key}", type=int, default=value)
     args = parser.parse_args(argv)
     if args.worker:
+        if args.worker not in ("peak", "pipeline"):  # ganzoo's workers train as `ganzoo train` does
+            memory.keep_freed_memory()
         WORKERS[args.worker](args)
         return 0
     if args.rounds < 1:
@@ -792,11 +794,11 @@ def markdown(report):
         "A linear layer's gradients do not need its output, so the compiled backends may leave the "
         "forward out of the gradient cells. The convolutions are `ganzoo.layers.Conv2D` and "
         "`Conv2DTranspose`: on PyTorch torch's op on the channels-last view of the input; on JAX the "
-        "transposed ones are one matmul of input patches (`step.conv_transpose_as_matmul`) and the "
+        "transposed ones are one matmul of input patches (`matmul.conv_transpose_as_matmul`) and the "
         "generator's 1-channel output convolution a matmul and a sum of shifted slices "
-        "(`step.conv_as_matmul`), whose gradients are matmuls too; on TensorFlow the transposed ones "
+        "(`matmul.conv_as_matmul`), whose gradients are matmuls too; on TensorFlow the transposed ones "
         "run forward as one stride-1 convolution with the kernel laid out by output phase "
-        "(`step._tf_conv_transpose`, TensorFlow's own gradients) and the output convolution's gradients are matmuls (`step._tf_conv_to_few_channels`). "
+        "(`tf_kernels.conv_transpose`, TensorFlow's own gradients) and the output convolution's gradients are matmuls (`tf_kernels.conv_to_few_channels`). "
         "The `keras.` rows under the transposed ones time Keras' own layer with the same weights (on "
         "JAX its kernel gradient is a convolution over a stride-dilated input).",
         "",

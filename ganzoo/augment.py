@@ -13,7 +13,7 @@ import difflib
 import keras
 from keras import layers
 
-from ganzoo.training import step
+from ganzoo.backend import gradients
 
 # Images are in [-1, 1]; -1 is the background of the bundled datasets.
 POLICIES = {
@@ -51,5 +51,5 @@ def build_augmenter(policy, *, seed=None, name="augmenter"):
             raise ValueError(
                 f"Unknown augmentation {transform!r}; expected names from {sorted(POLICIES)}.{hint}"
             )
-        transforms.append(step.traceable(POLICIES[transform](None if seed is None else seed + i)))
+        transforms.append(gradients.traceable(POLICIES[transform](None if seed is None else seed + i)))
     return keras.Sequential(transforms, name=name)

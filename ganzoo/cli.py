@@ -15,6 +15,8 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # ganzoo.export.FORMATS, repeated so that parsing the command line imports no Keras (a test checks).
 FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8")
 EXIT_USAGE = 2
+# Commands that train or run models at length: they keep freed memory in the process (`ganzoo.backend.memory`).
+LONG_RUNNING = ("train", "evaluate", "export")
 
 
 class UsageError(Exception):
@@ -123,6 +125,15 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
+    kernels = os.environ.get("GANZOO_KERNELS", "auto").strip().lower() or "auto"
+    if kernels not in ("auto", "keras"):  # ganzoo.backend.kernels.KERNEL_MODES, checked before Keras loads
+        print(f"ganzoo: error: GANZOO_KERNELS={kernels!r} is not a kernel mode; set it to 'auto' or 'keras'.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.command in LONG_RUNNING:
+        from ganzoo.backend import memory  # before Keras starts its threads
+
+        memory.keep_freed_memory()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from ganzoo.training.checkpoint import TrainingDiverged

@@ -1,7 +1,7 @@
 """Discriminator regularizers as pure functions of a discriminator and data.
 
 Both need gradients with respect to the discriminator's input; they take them
-through `ganzoo.training.step.input_gradients`, the backend seam, so this
+through `ganzoo.backend.gradients.input_gradients`, the backend seam, so this
 module names no backend. Each returns a scalar to add, with a weight, to the
 discriminator loss.
 """
@@ -9,7 +9,7 @@ discriminator loss.
 import keras
 from keras import ops
 
-from ganzoo.training.step import input_gradients
+from ganzoo.backend.gradients import input_gradients
 
 
 def _squared_norms(gradients):

@@ -1,5 +1,10 @@
-"""DCGAN and the MLP GAN through the conformance suite."""
+"""DCGAN and the MLP GAN through the conformance suite; `ganzoo.load_model` after a bare `import ganzoo`."""
 
+import os
+import subprocess
+import sys
+
+import keras
 import numpy as np
 
 from conformance import GANConformance
@@ -55,3 +60,28 @@ class TestMLPGAN(GANConformance):
 
     def make_data(self, n):
         return np.random.default_rng(0).normal(size=(n, 2))
+
+
+def test_load_model_after_a_bare_import(tmp_path):
+    # In a fresh process `import ganzoo` registers no Keras class (it imports no Keras):
+    # keras.saving.load_model cannot find 'GAN', ganzoo.load_model can.
+    gan = build_gan("dcgan", (8, 8, 1), latent_dim=8, generator={"base_filters": 4},
+                    discriminator={"base_filters": 4}, seed=0)
+    gan.save(tmp_path / "gan.keras")
+    code = (
+        "import sys, keras, ganzoo\n"
+        "try:\n"
+        "    keras.saving.load_model(sys.argv[1])\n"
+        "except Exception as error:\n"
+        "    print('keras:', 'GAN' in str(error))\n"
+        "gan = ganzoo.load_model(sys.argv[1])\n"
+        "print(type(gan).__name__, gan.generate(2, seed=0).sum())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "gan.keras")], capture_output=True,
+                            text=True, timeout=300, check=True,
+                            env={**os.environ, "KERAS_BACKEND": keras.backend.backend()})
+    lines = result.stdout.splitlines()[-2:]
+    assert lines[0] == "keras: True"
+    name, total = lines[1].split()
+    assert name == "GAN"
+    np.testing.assert_allclose(float(total), gan.generate(2, seed=0).sum(), rtol=1e-4, atol=1e-4)

@@ -17,7 +17,7 @@ from ganzoo.layers import (
     spectral_normalized,
 )
 from ganzoo.models import build_gan, dcgan, mlp
-from ganzoo.training import step
+from ganzoo.backend import gradients, kernels, matmul
 
 
 def numpy(x):
@@ -276,6 +276,11 @@ def test_gan_trains_with_the_remedies(family, shape, discriminator):
 
 
 # ------------------------------------------------------------ Conv2D, Conv2DTranspose
+def _kernel(name):
+    """A training kernel of `ganzoo.backend.kernels`, or one of the matmul forms it picks from."""
+    return getattr(kernels, name, None) or getattr(matmul, name)
+
+
 def assert_values_and_gradients_match(ours, reference, x, kernel):
     """ours(x, kernel) == reference(x, kernel), and so are both gradients under a random cotangent."""
     ops = keras.ops
@@ -283,8 +288,8 @@ def assert_values_and_gradients_match(ours, reference, x, kernel):
     np.testing.assert_allclose(numpy(ours(x, kernel)), numpy(expected), atol=1e-5)
     cotangent = ops.convert_to_tensor(random(*expected.shape, seed=2))  # a random output gradient
     for name, grad in (
-        ("input", lambda f: step.input_gradients(lambda v: f(v, kernel) * cotangent, x)),
-        ("kernel", lambda f: step.input_gradients(lambda v: f(x, v) * cotangent, kernel)),
+        ("input", lambda f: gradients.input_gradients(lambda v: f(v, kernel) * cotangent, x)),
+        ("kernel", lambda f: gradients.input_gradients(lambda v: f(x, v) * cotangent, kernel)),
     ):
         want = numpy(grad(reference))
         np.testing.assert_allclose(numpy(grad(ours)), want, atol=1e-4 * np.abs(want).max(), err_msg=name)
@@ -311,7 +316,7 @@ def test_conv_values_and_gradients_match_keras(input_shape, kernel_shape, stride
     x, kernel = keras.ops.convert_to_tensor(random(*input_shape)), keras.ops.convert_to_tensor(random(*kernel_shape, seed=1))
     arguments = {"padding": padding} if function == "conv_as_matmul" else {"strides": strides, "padding": padding}
     assert_values_and_gradients_match(
-        lambda x_, k_: getattr(step, function)(x_, k_, **arguments),
+        lambda x_, k_: _kernel(function)(x_, k_, **arguments),
         lambda x_, k_: keras.ops.conv(x_, k_, strides=strides, padding=padding), x, kernel)
 
 
@@ -332,7 +337,7 @@ def test_conv_values_and_gradients_match_keras(input_shape, kernel_shape, stride
 def test_conv_transpose_values_and_gradients_match_keras(input_shape, kernel_shape, strides, padding, function):
     x, kernel = keras.ops.convert_to_tensor(random(*input_shape)), keras.ops.convert_to_tensor(random(*kernel_shape, seed=1))
     assert_values_and_gradients_match(
-        lambda x_, k_: getattr(step, function)(x_, k_, strides=(strides, strides), padding=padding),
+        lambda x_, k_: _kernel(function)(x_, k_, strides=(strides, strides), padding=padding),
         lambda x_, k_: keras.ops.conv_transpose(x_, k_, strides=strides, padding=padding), x, kernel)
 
 
@@ -374,12 +379,12 @@ def test_conv_gradient_penalty_matches_keras(function, input_shape, kernel_shape
 
     def penalty_gradient(f):
         def penalty(k):
-            return ops.sum(step.input_gradients(lambda v: ops.tanh(f(v, k)), x) ** 2)
-        return numpy(step.input_gradients(penalty, kernel))
+            return ops.sum(gradients.input_gradients(lambda v: ops.tanh(f(v, k)), x) ** 2)
+        return numpy(gradients.input_gradients(penalty, kernel))
 
     reference = getattr(ops, function)
     want = penalty_gradient(lambda v, k: reference(v, k, strides=strides, padding="same"))
-    got = penalty_gradient(lambda v, k: getattr(step, function)(v, k, strides=strides, padding="same"))
+    got = penalty_gradient(lambda v, k: _kernel(function)(v, k, strides=strides, padding="same"))
     np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max())
 
 
@@ -413,10 +418,10 @@ def test_batch_norm_values_and_gradients_match_the_formula(shape, argument):
 
     def ours(x_, w):
         g, b = (w, beta) if argument == "gamma" else (gamma, w)
-        return step.batch_norm(x_, g, b, epsilon=1e-3)[0]
+        return kernels.batch_norm(x_, g, b, epsilon=1e-3)[0]
 
     assert_values_and_gradients_match(ours, reference, x, gamma if argument == "gamma" else beta)
-    _, mean, variance = step.batch_norm(x, gamma, beta, epsilon=1e-3)
+    _, mean, variance = kernels.batch_norm(x, gamma, beta, epsilon=1e-3)
     np.testing.assert_allclose(numpy(mean), numpy(x).mean(axis=tuple(axes)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(numpy(variance), numpy(x).var(axis=tuple(axes)), rtol=1e-4)
 
@@ -428,7 +433,7 @@ def test_tensorflow_batch_norm_is_fused_outside_xla_only(shape, jit_compile):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     x = tf.constant(random(*shape) * 3 + 1)
-    normalize = tf.function(lambda v: step.batch_norm(v, None, None, epsilon=1e-3), jit_compile=jit_compile)
+    normalize = tf.function(lambda v: kernels.batch_norm(v, None, None, epsilon=1e-3), jit_compile=jit_compile)
     graph = normalize.get_concrete_function(x).graph
     assert ("FusedBatchNormV3" in {op.type for op in graph.get_operations()}) is not jit_compile
     outputs, mean, variance = (numpy(t) for t in normalize(x))

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from ganzoo.training import step
+from ganzoo.backend import kernels
 
 
 def _check_supported(layer, requirement, setting, supported):
@@ -19,13 +19,13 @@ def _check_supported(layer, requirement, setting, supported):
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class Conv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D` computed through `ganzoo.training.step.conv`.
+    """`keras.layers.Conv2D` computed through `ganzoo.backend.kernels.conv`.
 
     The same arguments, weights, config and outputs as the Keras layer
     (channels-last, no dilation, one group). On PyTorch the convolution runs
     on torch's channels-last view of the input instead of a copy in NCHW; on
     JAX a stride-1 convolution to at most 16 channels is a matmul and a sum
-    of shifted slices (`step.conv_as_matmul`); both train faster
+    of shifted slices (`ganzoo.backend.matmul.conv_as_matmul`); both train faster
     (`benchmarks/train_step.py`). Otherwise it is the Keras layer.
 
     Raises:
@@ -38,22 +38,22 @@ class Conv2D(keras.layers.Conv2D):
         _check_supported(self, "groups=1", f"groups={self.groups}", self.groups == 1)
 
     def convolution_op(self, inputs, kernel):
-        return step.conv(inputs, kernel, strides=self.strides, padding=self.padding)
+        return kernels.conv(inputs, kernel, strides=self.strides, padding=self.padding)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose` computed through `ganzoo.training.step.conv_transpose`.
+    """`keras.layers.Conv2DTranspose` computed through `ganzoo.backend.kernels.conv_transpose`.
 
     The same arguments, weights, config and outputs as the Keras layer
     (channels-last, no dilation, no output padding). On JAX it is computed as
-    one matrix product of input patches (`step.conv_transpose_as_matmul`),
+    one matrix product of input patches (`ganzoo.backend.matmul.conv_transpose_as_matmul`),
     whose gradients XLA runs several times faster on a CPU than those of
     Keras' op; on PyTorch torch's op runs on the channels-last view of the
     input (`benchmarks/train_step.py`); on TensorFlow a "same" one with equal
     strides of 2 up to the kernel size runs forward as one stride-1
     convolution with the kernel laid out by output phase
-    (`step._tf_conv_transpose`), any other is the Keras layer.
+    (`ganzoo.backend.tf_kernels.conv_transpose`), any other is the Keras layer.
 
     Raises:
         ValueError: for `data_format="channels_first"`, a dilation rate other
@@ -65,7 +65,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         _check_supported(self, "no output_padding", f"output_padding={self.output_padding}", not self.output_padding)
 
     def call(self, inputs):
-        outputs = step.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding)
+        outputs = kernels.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding)
         if self.use_bias:
             outputs = ops.add(outputs, self.bias)
         return self.activation(outputs) if self.activation is not None else outputs

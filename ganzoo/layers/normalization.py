@@ -3,17 +3,17 @@
 import keras
 from keras import ops
 
-from ganzoo.training import step
+from ganzoo.backend import kernels
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class BatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization` whose training call goes through `step.batch_norm`.
+    """`keras.layers.BatchNormalization` whose training call goes through `ganzoo.backend.kernels.batch_norm`.
 
     The same arguments, weights, config and outputs as the Keras layer, and the
     same update of the moving statistics. A training call on channels-last
     input (the default `axis=-1`) without a mask, renorm or synchronization
-    normalizes with `ganzoo.training.step.batch_norm`: on PyTorch and on
+    normalizes with `ganzoo.backend.kernels.batch_norm`: on PyTorch and on
     TensorFlow (outside XLA) one fused kernel forward and one backward,
     instead of the half-dozen elementwise passes of Keras' ops (about 4x
     faster on the DCGAN's activations on PyTorch, 2.2x on TensorFlow).
@@ -29,7 +29,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         inputs = ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
         gamma = ops.cast(self.gamma, inputs.dtype) if self.scale else None
         beta = ops.cast(self.beta, inputs.dtype) if self.center else None
-        outputs, mean, variance = step.batch_norm(inputs, gamma, beta, epsilon=self.epsilon)
+        outputs, mean, variance = kernels.batch_norm(inputs, gamma, beta, epsilon=self.epsilon)
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
             moving.assign(ops.cast(moving, inputs.dtype) * self.momentum + batch * (1.0 - self.momentum))
         return ops.cast(outputs, self.compute_dtype)

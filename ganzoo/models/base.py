@@ -9,7 +9,7 @@ from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
 from ganzoo.models.sampling import check_int, check_labels, generate, latents, num_classes
-from ganzoo.training.step import constant, forward, minimize, minimize_through, stateless_train_step
+from ganzoo.backend.gradients import constant, forward, minimize, minimize_through, stateless_train_step
 
 logger = logging.getLogger(__name__)
 

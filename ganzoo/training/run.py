@@ -20,7 +20,8 @@ import yaml
 from keras import ops
 
 from ganzoo import callbacks, data, metrics, models, plots
-from ganzoo.training import checkpoint, step
+from ganzoo.backend import gradients
+from ganzoo.training import checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def write_run_facts(out, gan, seconds):
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "accelerator": step.accelerator(),
+        "accelerator": gradients.accelerator(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:

@@ -16,12 +16,14 @@ keeps its memory (7 faults).
 from the main heap (one arena, no `mmap`) and never to trim the heap's top,
 so a step reuses the memory the step before it freed. The cost is that the
 process keeps its peak heap until it exits, which is what a training process
-wants. It is a process-wide setting, applied when `ganzoo.training.step` (the
-seam every model imports) is first imported, unless
-``GANZOO_KEEP_FREED_MEMORY=0`` is set; off glibc (musl, macOS, Windows) it
-does nothing. One arena only helps threads that have not allocated yet: on
-JAX, import ganzoo's models before running JAX computations, or XLA's worker
-threads keep their own arenas and the step's temporary buffer its `mmap`.
+wants and a notebook or web service that imports ganzoo to sample may not:
+importing ganzoo never applies it. The ``ganzoo`` command applies it for
+``train``, ``evaluate`` and ``export``, before it imports Keras, unless
+``GANZOO_KEEP_FREED_MEMORY=0`` is set; in Python, call `keep_freed_memory()`
+first thing, before importing Keras. Off glibc (musl, macOS, Windows) it does
+nothing. One arena only helps threads that have not allocated yet: on JAX,
+call it before running JAX computations, or XLA's worker threads keep their
+own arenas and the step's temporary buffer its `mmap`.
 """
 
 import ctypes

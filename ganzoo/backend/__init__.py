@@ -1,0 +1,15 @@
+"""The backend package: the only part of ganzoo that branches on the Keras backend.
+
+* `ganzoo.backend.gradients`: the gradient seam a backend-neutral `train_step`
+  calls (`minimize`, `forward`, `minimize_through`, `input_gradients`,
+  `stateless_train_step`, `constant`, `traceable`, `accelerator`).
+* `ganzoo.backend.kernels`: convolution, transposed convolution and batch norm
+  in the form each backend trains fastest on a CPU, Keras' ops elsewhere, and
+  the switch that turns the custom forms off (``GANZOO_KERNELS=keras``);
+  `matmul` and `tf_kernels` hold their forms.
+* `ganzoo.backend.memory`: the glibc setting a training process applies
+  (`keep_freed_memory`); importing ganzoo never applies it.
+
+Nothing here imports another ganzoo package, and importing this package
+imports nothing: `memory` must be importable before Keras starts its threads.
+"""
