@@ -10,6 +10,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# The test process trains as `ganzoo train` does: freed memory stays in the process (set before
+# Keras starts its threads; tests/test_memory.py checks the setting itself in fresh processes).
+from ganzoo.backend import memory  # noqa: E402  pylint: disable=wrong-import-position
+
+memory.keep_freed_memory()
+
 # Most of the JAX suite's time is XLA compiling tiny networks, so for the tests (not the library:
 # `make demo` and the benchmarks keep XLA's defaults), set here before anything imports jax and
 # inherited by the CLI subprocesses:
