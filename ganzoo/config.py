@@ -13,18 +13,69 @@ A config has five sections::
 Every problem (unreadable file, malformed YAML, unknown or misspelled key, wrong
 type, out-of-range value, unknown model family, loss or dataset) raises
 `ConfigError` with a one-line message that names the key and the fix.
+
+The zoo configs (``ganzoo train NAME``) are the YAML files of the checkout's
+``zoo_configs/``; a wheel installs the same files as data into
+``<prefix>/share/ganzoo/zoo_configs``. `zoo_config_dir` finds them, in the
+order of `zoo_config_dirs`: the checkout's folder beside the ``ganzoo``
+package (a source checkout or an editable install), then that share folder
+under the installation prefixes (the environment's, the user scheme's for
+``pip install --user``, and those above the installed package for
+``pip install --prefix``).
 """
 
 import dataclasses
 import difflib
 import inspect
 import os
+import sys
+import sysconfig
 import typing
 from typing import Optional
 
 import yaml
 
-ZOO_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo_configs")
+_CHECKOUT_ZOO_CONFIGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo_configs")
+_SHARED_ZOO_CONFIGS = os.path.join("share", "ganzoo", "zoo_configs")  # setup.cfg [options.data_files]
+
+
+def zoo_config_dirs():
+    """The folders searched for zoo configs, in order.
+
+    Returns:
+        Folder paths (they need not exist): the checkout's ``zoo_configs/``,
+        then ``share/ganzoo/zoo_configs`` under each installation prefix.
+    """
+    prefixes = [sysconfig.get_path("data"), sys.prefix]
+    try:
+        prefixes.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
+    except (KeyError, ValueError):  # no user scheme on this platform
+        pass
+    # pip install --prefix P: the package is in P/lib/pythonX.Y/site-packages (P/Lib/... on Windows).
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.basename(site) in ("site-packages", "dist-packages"):
+        prefixes += [os.path.normpath(os.path.join(site, *[os.pardir] * up)) for up in (3, 2)]
+    folders = [_CHECKOUT_ZOO_CONFIGS]
+    for prefix in prefixes:
+        folder = os.path.join(prefix, _SHARED_ZOO_CONFIGS)
+        if prefix and folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def zoo_config_dir():
+    """The folder of the zoo configs.
+
+    Returns:
+        The first of `zoo_config_dirs` that exists, or None when none does.
+    """
+    return next((folder for folder in zoo_config_dirs() if os.path.isdir(folder)), None)
+
+
+# The zoo config folder found at import (the checkout's path when none is found); kept for
+# compatibility: code here calls `zoo_config_dir()`.
+ZOO_CONFIG_DIR = zoo_config_dir() or _CHECKOUT_ZOO_CONFIGS
 
 
 class ConfigError(ValueError):
@@ -123,7 +174,14 @@ def resolve_path(name_or_path):
     """
     if os.path.isfile(name_or_path):
         return name_or_path
-    candidate = os.path.join(ZOO_CONFIG_DIR, f"{name_or_path}.yaml")
+    folder = zoo_config_dir()
+    if folder is None:
+        where = ", ".join(repr(f) for f in zoo_config_dirs())
+        raise ConfigError(
+            f"Config file {name_or_path!r} not found, and no zoo configs were found (looked in {where}); "
+            "give a YAML file's path or reinstall ganzoo."
+        )
+    candidate = os.path.join(folder, f"{name_or_path}.yaml")
     if os.sep not in name_or_path and os.path.isfile(candidate):
         return candidate
     names = zoo_config_names()
@@ -133,10 +191,11 @@ def resolve_path(name_or_path):
 
 
 def zoo_config_names():
-    """Names of the YAML configs in `zoo_configs/`."""
-    if not os.path.isdir(ZOO_CONFIG_DIR):
+    """Names of the YAML configs in `zoo_config_dir()`."""
+    folder = zoo_config_dir()
+    if folder is None:
         return []
-    return sorted(f[:-5] for f in os.listdir(ZOO_CONFIG_DIR) if f.endswith(".yaml"))
+    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
 
 
 def load(name_or_path):

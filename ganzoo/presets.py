@@ -10,11 +10,22 @@ A preset folder holds
   training config and measured metrics.
 
 `save_preset` (or ``GAN.save_preset``) writes one; `from_preset` loads one
-from a folder path or a name in the presets folder — ``exported/`` of the
-ganzoo checkout, or ``$GANZOO_PRESETS`` — and `list_presets` names those.
-Nothing is ever downloaded. A loaded preset samples at once and can be
-fine-tuned: it comes compiled with its training settings and optimizer
-state, so ``fit`` on new data continues where training stopped.
+from a folder path or a name, and `list_presets` names every preset it can
+find. Nothing is ever downloaded, and the wheel ships no preset weights: a
+name is looked up, in this order, in
+
+1. a folder path given directly (any folder holding the three files);
+2. ``$GANZOO_PRESETS`` when it is set: one or more folders separated by
+   ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on Windows);
+3. the user folder ``~/.ganzoo/presets`` (``~`` is ``$HOME``);
+4. the checkout's ``exported/``, beside the ``ganzoo`` package, only when it
+   exists (a source checkout or an editable install).
+
+The first folder holding a name wins, for loading and for `list_presets`. A
+name found nowhere raises `PresetError`, one line naming every folder
+searched. A loaded preset samples at once and can be fine-tuned: it comes
+compiled with its training settings and optimizer state, so ``fit`` on new
+data continues where training stopped.
 """
 
 from __future__ import annotations
@@ -26,12 +37,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["PresetError", "from_preset", "list_presets", "presets_dir", "save_preset"]
+__all__ = ["PresetError", "default_preset_dirs", "from_preset", "list_presets", "preset_dirs", "presets_dir",
+           "save_preset"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 ENV_DIR = "GANZOO_PRESETS"
+USER_DIR = os.path.join("~", ".ganzoo", "presets")  # expanded when looked up, so $HOME counts
 
 
 class PresetError(ValueError):
@@ -41,11 +54,38 @@ class PresetError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
+def default_preset_dirs() -> list[Path]:
+    """The folders searched after those of ``$GANZOO_PRESETS``.
+
+    Returns:
+        ``~/.ganzoo/presets`` (``~`` read from ``$HOME`` now), then the
+        checkout's ``exported/`` when it exists.
+    """
+    folders = [Path(os.path.expanduser(USER_DIR))]
+    checkout = Path(__file__).resolve().parent.parent / "exported"
+    if checkout.is_dir():
+        folders.append(checkout)
+    return folders
+
+
+def preset_dirs() -> list[Path]:
+    """The folders preset names are looked up in, in order (see the module docstring).
+
+    Returns:
+        The folders of ``$GANZOO_PRESETS``, then `default_preset_dirs`,
+        without repeats. The first folder holding a name wins.
+    """
+    folders = []
+    named = [Path(os.path.expanduser(part)) for part in os.environ.get(ENV_DIR, "").split(os.pathsep) if part]
+    for folder in named + default_preset_dirs():
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
 def presets_dir() -> Path:
-    """Where preset names are looked up: ``$GANZOO_PRESETS``, else the checkout's ``exported/``."""
-    if os.environ.get(ENV_DIR):
-        return Path(os.environ[ENV_DIR])
-    return Path(__file__).resolve().parent.parent / "exported"
+    """The first folder preset names are looked up in; `preset_dirs` gives them all."""
+    return preset_dirs()[0]
 
 
 def is_preset(path: str | os.PathLike) -> bool:
@@ -54,25 +94,50 @@ def is_preset(path: str | os.PathLike) -> bool:
     return all((folder / name).is_file() for name in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE))
 
 
+def _named_presets() -> dict[str, Path]:
+    """Every preset name in `preset_dirs` and its folder, the first folder winning."""
+    found = {}
+    for folder in preset_dirs():
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:  # missing or unreadable: nothing to list there
+            continue
+        for entry in entries:
+            if entry.name not in found and is_preset(entry):
+                found[entry.name] = entry
+    return found
+
+
 def list_presets() -> list[str]:
-    """Names of the presets in `presets_dir`, sorted."""
-    folder = presets_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(entry.name for entry in folder.iterdir() if is_preset(entry))
+    """Names of the presets in all of `preset_dirs`, sorted."""
+    return sorted(_named_presets())
+
+
+def _is_bare_name(name: str) -> bool:
+    # A bare name stays inside the preset folders: no separators, no "." or "..".
+    return bool(name) and os.sep not in name and "/" not in name and name not in (".", "..")
 
 
 def find_preset(name_or_path: str | os.PathLike) -> Path | None:
-    """The preset folder a path or name refers to, or None."""
+    """The preset folder a path or name refers to.
+
+    Args:
+        name_or_path: A folder holding a preset, or a bare name (no
+            separators) looked up in `preset_dirs`, in order.
+
+    Returns:
+        The preset folder, or None when there is none.
+    """
     path = Path(name_or_path)
     if is_preset(path):
         return path
     name = str(name_or_path)
-    # A bare name stays inside presets_dir: no separators, no "." or "..".
-    if os.sep in name or "/" in name or name in (".", "..") or not name:
+    if not _is_bare_name(name):
         return None
-    named = presets_dir() / name
-    return named if is_preset(named) else None
+    for folder in preset_dirs():
+        if is_preset(folder / name):
+            return folder / name
+    return None
 
 
 def read_metadata(name_or_path: str | os.PathLike) -> dict:
@@ -84,12 +149,21 @@ def read_metadata(name_or_path: str | os.PathLike) -> dict:
 def _require(name_or_path) -> Path:
     folder = find_preset(name_or_path)
     if folder is None:
-        known = ", ".join(list_presets()) or "none"
-        raise PresetError(
-            f"no preset {str(name_or_path)!r}: not a folder with {CONFIG_FILE}, {WEIGHTS_FILE} "
-            f"and {METADATA_FILE}, nor a name in {str(presets_dir())!r} (known: {known})"
-        )
+        raise PresetError(_not_found_message(str(name_or_path)))
     return folder
+
+
+def _not_found_message(name: str) -> str:
+    files = f"{CONFIG_FILE}, {WEIGHTS_FILE} and {METADATA_FILE}"
+    known = ", ".join(list_presets()) or "none"
+    if not _is_bare_name(name):
+        return (f"no preset {name!r}: not a folder with {files} (known names: {known}); give a "
+                "preset folder's path or a preset name")
+    where = ", ".join(f"{str(folder)!r}" + ("" if folder.is_dir() else " (missing)")
+                      for folder in preset_dirs())
+    return (f"no preset {name!r}: not a folder with {files}, nor a name in {where} (known: {known}); "
+            f"set {ENV_DIR} to the folder holding it ({os.pathsep!r}-separated for several) or give "
+            "the preset folder's path")
 
 
 def from_preset(name_or_path: str | os.PathLike):

@@ -33,7 +33,7 @@ def test_preset_round_trip_lists_and_fine_tunes(tmp_path, monkeypatch):
     monkeypatch.setenv(presets.ENV_DIR, str(tmp_path))
     folder = gan.save_preset(tmp_path / "tiny", metadata={"dataset": "digits"})
     assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "model.weights.h5"]
-    assert ganzoo.list_presets() == ["tiny"]
+    assert "tiny" in ganzoo.list_presets() and presets.find_preset("tiny") == folder
 
     loaded = ganzoo.from_preset("tiny")  # by name, from $GANZOO_PRESETS
     np.testing.assert_array_equal(loaded.generate(6, seed=1), gan.generate(6, seed=1))
@@ -158,7 +158,7 @@ def test_cli_sample_and_export_accept_presets_and_refuse_bad_input(digits_run, t
         (["export", "mine", "--out", str(out)], "not empty"),
         (["export", "mine", "--out", str(tmp_path / "x"), "--formats", "tflite_int4"], "unknown format"),
         (["export", "nothing_here", "--out", str(tmp_path / "y")], "not found"),
-        (["sample", "mine2", "--out", str(tmp_path / "g.png")], "preset name (mine)"),
+        (["sample", "mine2", "--out", str(tmp_path / "g.png")], "give a preset name ("),
     ]:
         assert cli.main(args) == 2, args
         err = capsys.readouterr().err
