@@ -1,7 +1,8 @@
 """ganzoo: a Keras 3 multi-backend GAN model zoo.
 
-`from_preset(name_or_path)` loads a trained GAN from a preset folder or a
-shipped name; `list_presets()` names the shipped ones; `load_model(path)`
+`from_preset(name_or_path)` loads a trained GAN from a preset folder or by
+name (`ganzoo.presets` says where names are looked up); `list_presets()` names
+those it finds; `load_model(path)`
 loads a ``.keras`` file that ganzoo wrote (a GAN or a generator). Importing
 ganzoo itself imports neither Keras nor TensorFlow (`ganzoo.runtime` relies on
 it); these functions import them when called.

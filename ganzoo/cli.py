@@ -57,7 +57,7 @@ def _parser():
     commands.add_parser("list", help="list zoo configs, model families, datasets and losses")
 
     train = commands.add_parser("train", help="train a GAN from a YAML config")
-    train.add_argument("config", help="a YAML file or the name of a config in zoo_configs/")
+    train.add_argument("config", help="a YAML file or the name of a zoo config (ganzoo list names them)")
     train.add_argument("--epochs", type=_positive_int, help="override train.epochs")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="override train.steps_per_epoch")
     train.add_argument("--out", help="run directory (default: output.dir or runs/<name>)")
