@@ -8,6 +8,7 @@ from keras import ops
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
+from ganzoo.models import random_streams
 from ganzoo.models.sampling import check_int, check_labels, generate, latents, num_classes
 from ganzoo.backend.gradients import constant, forward, minimize, minimize_through, stateless_train_step
 
@@ -430,26 +431,14 @@ class GAN(keras.Model):
 
     # Keras saves weights but not seed-generator states; saving every random
     # stream (latents, augmentation, dropout) lets a reloaded GAN continue
-    # training exactly as the original would have.
-    _RNG_PREFIX = "rng_state_"
-
-    def _rng_variables(self):
-        weight_ids = {id(w) for w in self.weights}
-        return [v for v in self.variables if id(v) not in weight_ids]
-
+    # training exactly as the original would have. `random_streams` keys each
+    # state by where its stream lives in the model.
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        for i, variable in enumerate(self._rng_variables()):
-            store[f"{self._RNG_PREFIX}{i}"] = variable
+        random_streams.save(self, store)
 
     def load_own_variables(self, store):
-        keys = list(store.keys())
-        for i, variable in enumerate(self._rng_variables()):
-            if f"{self._RNG_PREFIX}{i}" in keys:
-                variable.assign(store[f"{self._RNG_PREFIX}{i}"])
-        super().load_own_variables(
-            {k: store[k] for k in keys if not k.startswith(self._RNG_PREFIX)}
-        )
+        super().load_own_variables(random_streams.load(self, store))
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
