@@ -1,6 +1,7 @@
 """The benchmark scripts: mode collapse (records, resumes, reports), augmentation, training-step arithmetic."""
 
 import importlib.util
+import io
 import json
 import os
 
@@ -71,7 +72,7 @@ def test_small_subset_takes_100_distinct_images_per_class():
     np.testing.assert_array_equal(y[picked], labels)
 
 
-def test_train_step_flops_timing_windows_and_peak_formula():
+def test_train_step_flops_and_timing_windows():
     script = load_script("train_step")
     from benchmarks import _timing  # pylint: disable=import-outside-toplevel
 
@@ -89,10 +90,73 @@ def test_train_step_flops_timing_windows_and_peak_formula():
     assert flops["ganzoo"] == 128 * (fwd_g + g_train + 2 * (fwd_d + d_train) + 2 * fwd_d)
     assert flops["keras_io"] - flops["ganzoo"] == 128 * fwd_g  # the second generator forward
     assert flops["pytorch_examples"] - flops["ganzoo"] == 128 * fwd_d  # D's unused weight gradients
+
+
+def _cpuinfo(vendor, family, model, name, mhz, flags):
+    """Two processors' entries of a /proc/cpuinfo, as Linux writes them."""
+    entry = (f"processor\t: {{}}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+             f"model name\t: {name}\nstepping\t: 4\ncpu MHz\t\t: {mhz}\ncache size\t: 512 KB\n"
+             f"flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sse sse2 ssse3 {flags}\n\n")
+    return entry.format(0) + entry.format(1)
+
+
+# Known CPUs, their FMA peak worked out by hand from the vendors' documentation:
+# cores x GHz x FLOPs per core per cycle (fp32 FMAs per cycle x 2).
+KNOWN_CPUS = {
+    # Skylake-SP Gold: two 512-bit FMA units, 2 x 16 x 2 = 64 FLOPs/cycle; cpufreq's max is
+    # the 3.7 GHz turbo. 4 x 3.7 x 64.
+    "xeon_gold_6148": dict(
+        cpuinfo=_cpuinfo("GenuineIntel", 6, 85, "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "2400.000",
+                         "sse4_1 sse4_2 avx fma avx2 avx512f avx512dq avx512cd avx512bw avx512vl"),
+        max_khz=3_700_000, cpus=4, peak=947.2, clock_source="cpufreq cpuinfo_max_freq"),
+    # Haswell: two 256-bit FMA units, 2 x 8 x 2 = 32 FLOPs/cycle. 4 x 3.9 x 32.
+    "core_i7_4770": dict(
+        cpuinfo=_cpuinfo("GenuineIntel", 6, 60, "Intel(R) Core(TM) i7-4770 CPU @ 3.40GHz", "3400.000",
+                         "sse4_1 sse4_2 avx fma avx2"),
+        max_khz=3_900_000, cpus=4, peak=499.2, clock_source="cpufreq cpuinfo_max_freq"),
+    # Sandy Bridge: AVX without FMA, one 256-bit multiply and one add a cycle, 16 FLOPs/cycle;
+    # no cpufreq (a VM), so cpuinfo's 2.6 GHz. 8 x 2.6 x 16.
+    "xeon_e5_2670": dict(
+        cpuinfo=_cpuinfo("GenuineIntel", 6, 45, "Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz", "2600.000",
+                         "sse4_1 sse4_2 avx"),
+        max_khz=None, cpus=8, peak=332.8, clock_source="/proc/cpuinfo cpu MHz"),
+    # Zen (family 0x17, model 1): AVX2 FMAs as two 128-bit halves on two FMA pipes,
+    # 2 x 4 x 2 = 16 FLOPs/cycle. 2 x 2.0 x 16.
+    "epyc_7551": dict(
+        cpuinfo=_cpuinfo("AuthenticAMD", 23, 1, "AMD EPYC 7551 32-Core Processor", "2000.000",
+                         "sse4_1 sse4_2 sse4a avx fma avx2"),
+        max_khz=None, cpus=2, peak=64.0, clock_source="/proc/cpuinfo cpu MHz"),
+}
+
+
+@pytest.mark.parametrize("cpu", sorted(KNOWN_CPUS))
+def test_cpu_facts_gives_the_fma_peak_of_known_cpus(cpu, monkeypatch):
+    """cpu_facts on a known CPU's /proc/cpuinfo and sysfs gives its hand-computed FMA peak."""
+    script = load_script("train_step")
+    known = KNOWN_CPUS[cpu]
+
+    def fake_open(path, *args, **kwargs):  # what cpu_facts reads, and nothing else
+        if path == "/proc/cpuinfo":
+            return io.StringIO(known["cpuinfo"])
+        if path.endswith("/cpufreq/cpuinfo_max_freq") and known["max_khz"] is not None:
+            return io.StringIO(f"{known['max_khz']}\n")
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(script, "open", fake_open, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: known["cpus"])
     facts = script.cpu_facts()
-    assert facts["fma_peak_gflops"] == pytest.approx(
-        facts["cores"] * facts["ghz"] * facts["fma_units"] * facts["fp32_lanes"] * 2)
-    assert facts["fp32_lanes"] in (4, 8, 16) and facts["cores"] >= 1
+    assert facts["fma_peak_gflops"] == pytest.approx(known["peak"], rel=1e-9), facts
+    assert facts["cores"] == known["cpus"] and facts["clock_source"] == known["clock_source"]
+    assert facts["model"] == known["cpuinfo"].split("model name\t: ")[1].split("\n")[0]
+    assert bool(facts["fma_note"]) == (cpu == "epyc_7551")  # the report says why Zen counts half
+
+
+def test_cpu_facts_of_this_machine_are_consistent():
+    """On the real machine: every logical CPU counted, a finite clock, a peak of 4-64 FLOPs/cycle/core."""
+    facts = load_script("train_step").cpu_facts()
+    assert facts["cores"] == os.cpu_count()
+    assert 0.1 < facts["ghz"] < 10, facts
+    assert 4 <= facts["fma_peak_gflops"] / (facts["cores"] * facts["ghz"]) <= 64, facts
 
 
 HLO = """\

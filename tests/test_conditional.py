@@ -144,10 +144,48 @@ def test_config_checks_conditional_keys(tmp_path, model, message):
         config_lib.from_dict(raw)
 
 
-def test_conditional_zoo_configs_build():
-    for name in ("cgan_digits", "cgan_fashion_mnist", "acgan_fashion_mnist"):
-        config = config_lib.load(name)
-        assert config.model.conditional in conditional.HEADS
+@pytest.mark.parametrize(
+    "name, head, shape",
+    [
+        pytest.param("cgan_digits", "projection", (8, 8, 1), id="cgan_digits"),
+        pytest.param("cgan_fashion_mnist", "projection", (28, 28, 1), id="cgan_fashion_mnist"),
+        pytest.param("acgan_fashion_mnist", "acgan", (28, 28, 1), id="acgan_fashion_mnist"),
+    ],
+)
+def test_conditional_zoo_configs_build(name, head, shape):
+    """`ganzoo train`'s builder makes each conditional zoo config a ConditionalGAN of its head.
+
+    Built (not trained) at the dataset's shape; both datasets have 10 classes.
+    """
+    from ganzoo.training import run
+
+    config = config_lib.load(name)
+    assert config.model.conditional == head
+    keras.utils.set_random_seed(0)
+    gan = run.build_from_config(config)
+    assert isinstance(gan, ConditionalGAN), type(gan).__name__
+    assert (gan.head, gan.num_classes) == (head, 10)
+    assert gan.classification_weight == config.model.classification_weight
+    built = gan.get_config()
+    for key in ("latent_dim", "ema_decay", "r1_weight", "augment"):
+        assert built[key] == getattr(config.model, key), key
+    assert gan.adversarial_loss.name == config.model.loss
+    # The head's networks: projection judges [images, labels] with one logit; ACGAN judges
+    # images with a real/fake logit and one logit per class. Both generators embed 10 labels.
+    expected = (2, 1) if head == "projection" else (1, 1 + 10)
+    assert (len(gan.discriminator.inputs), gan.discriminator.outputs[0].shape[-1]) == expected
+    assert tuple(gan.discriminator.inputs[0].shape[1:]) == shape
+    assert [tuple(i.shape[1:]) for i in gan.generator.inputs] == [(config.model.latent_dim,), ()]
+
+    samples = gan.generate(4, labels=[0, 3, 9, 3], seed=0)
+    assert samples.shape == (4, *shape) and samples.dtype == np.float32
+    assert np.all(np.isfinite(samples)) and np.abs(samples).max() <= 1.0
+    # The label reaches the image: one latent, two classes, two images.
+    first, other = (gan.generate(1, labels=k, seed=0)[0] for k in (0, 9))
+    np.testing.assert_allclose(first, samples[0], atol=1e-5)
+    assert np.abs(first - other).max() > 1e-3
+    with pytest.raises(ValueError, match="out of range"):
+        gan.generate(1, labels=10)
 
 
 # ------------------------------------------------------------------ the CLI

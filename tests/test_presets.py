@@ -90,11 +90,20 @@ def test_shipped_conditional_preset_draws_the_requested_classes(monkeypatch):
     monkeypatch.delenv(presets.ENV_DIR, raising=False)
     gan = ganzoo.from_preset("cgan_fashion_mnist")
     assert presets.read_metadata("cgan_fashion_mnist")["num_classes"] == 10
-    # GAN-test on 500 samples: the shipped classifier (91.7 % on real test images) agrees with
-    # the requested label for most of them (86 % on 10 000 in metrics.json); an untrained or
-    # label-blind generator scores about 10 %.
+    # GAN-test as the card measures it: how often the shipped Fashion-MNIST classifier (91.7 % on
+    # real test images) names the requested class. metrics.json holds it for 10 000 samples
+    # (93.3 %; seed 0, drawn in chunks of 500); these 500 are that run's first chunk, an estimate
+    # of the same rate with binomial standard error sqrt(p (1 - p) / 500) = 1.1 points. The 20
+    # chunks spread by just that (SD 1.1 points, 90.2-95.2 %), and this one is the lowest: 90.2 %
+    # on all three backends, 2.9 SE below. So the bound is 4 SE (4.5 points), which the same
+    # weights with the raw generator's batch-norm statistics in the EMA copy (as the run first
+    # shipped: 86.3 % on the card, 84.4 % here) and an untrained or label-blind generator
+    # (about 10 %) miss.
+    with open(os.path.join(EXPORTED, "cgan_fashion_mnist", "metrics.json"), encoding="utf-8") as f:
+        card = json.load(f)["metrics"]["label_accuracy"]
     report = evaluate.evaluate(gan, "fashion_mnist", n=500, metrics=["class_balance"], verbose=0)
-    assert report["metrics"]["label_accuracy"] > 0.75, report["metrics"]
+    tolerance = 4 * np.sqrt(card * (1 - card) / report["n"])
+    assert abs(report["metrics"]["label_accuracy"] - card) <= tolerance, (card, report["metrics"])
     assert report["metrics"]["classes_present"] == 10
 
 

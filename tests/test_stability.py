@@ -119,6 +119,64 @@ class TestDiffAugmentPack(GANConformance):
         model.compile(d_optimizer="adam", g_optimizer="adam", jit_compile=False)
         assert model.jit_compile is False  # an explicit choice still holds
 
+    def test_the_discriminator_sees_augmented_batches_and_the_generator_learns_through_them(
+            self, monkeypatch):
+        """DiffAugment: both losses judge transformed batches, and G's gradient passes the transforms.
+
+        One test, one model: on JAX most of its time is compiling the eager ops.
+        """
+        from ganzoo.backend import gradients
+        from ganzoo.models import base
+
+        model = self.compiled_model()
+        real, fake = self.data()[:8], model.generate(8, seed=0)
+
+        # (a) What reaches the discriminator in the losses the step minimises is the batch
+        # transformed: spy on the critic's last step before the discriminator (augment, pack, judge).
+        seen, pack = [], base.pack_samples
+
+        def spy(samples, m):
+            seen.append(keras.ops.convert_to_numpy(samples))
+            return pack(samples, m)
+
+        monkeypatch.setattr(base, "pack_samples", spy)
+        model.discriminator_loss(real, fake)
+        model.generator_loss(fake)
+        monkeypatch.undo()
+        assert len(seen) == 3, "the losses should judge real, fake, then fake"
+        for raw, judged in zip((real, fake, fake), seen):
+            assert judged.shape == raw.shape
+            # Per image: a one-pixel shift, a flip, a brightness or contrast change each move
+            # some pixel by far more than float noise; a no-op augmenter moves none.
+            changed = np.abs(judged - raw).reshape(len(raw), -1).max(axis=1)
+            assert np.all(changed > 1e-3), f"images the discriminator saw unaugmented: {changed}"
+
+        # (b) The generator learns from the generator loss's gradient for its images (the step
+        # pulls it back through the generator): it must pass through the transforms, so be
+        # nonzero, and differ from the gradient of the same loss, weights and images with the
+        # augmenter left out (which a no-op augmenter would give).
+        def loss(judge):
+            def fn(samples):
+                # Training mode (the transforms are identities at inference); a stateless scope
+                # keeps the state updates (batch-norm statistics, the augmentation's seed) out
+                # of the model, and lets JAX trace through them.
+                with keras.StatelessScope():
+                    return model.adversarial_loss.generator(judge(samples))
+            return fn
+
+        augmented = gradients.input_gradients(loss(lambda x: model.critic(x, training=True)), fake)
+        assert augmented is not None, "no gradient reaches the images through the augmentation"
+        plain = gradients.input_gradients(
+            loss(lambda x: model.discriminator(pack(x, model.pack), training=True)), fake)
+        augmented, plain = (keras.ops.convert_to_numpy(g) for g in (augmented, plain))
+        per_image = np.abs(augmented).reshape(len(fake), -1).max(axis=1)
+        assert np.all(per_image > 0), f"images that get no gradient through the augmentation: {per_image}"
+        # Random shifts, flips and intensity changes move the gradient by O(its size); a no-op
+        # augmenter leaves it bit-identical.
+        difference, scale = float(np.abs(augmented - plain).max()), float(np.abs(plain).max())
+        assert difference > 0.1 * scale, (
+            f"the gradient through the augmentation is the unaugmented one ({difference} vs {scale})")
+
 
 class TestMinibatchStdDevPack(GANConformance):
     """Minibatch standard deviation in an MLP discriminator with dropout, PacGAN packs of 4."""
