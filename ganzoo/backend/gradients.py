@@ -171,15 +171,21 @@ def _apply(optimizer, grads, variables):
 
 
 def _loss_and_input_gradient(loss_fn, inputs):
+    """`(loss_fn(inputs), d loss / d inputs)`; the gradient is zeros where the loss does not reach `inputs`.
+
+    (A None gradient would make TensorFlow's pullback take the gradient of
+    `sum(outputs)` instead, and torch raise; JAX gives zeros.)
+    """
     if _BACKEND == "tensorflow":
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             loss, aux = loss_fn(inputs)
-        return (loss, aux), tape.gradient(loss, inputs)
+        return (loss, aux), tape.gradient(loss, inputs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     if _BACKEND == "torch":
         inputs = inputs.detach().requires_grad_(True)
         loss, aux = loss_fn(inputs)
-        (grad,) = torch.autograd.grad(loss, inputs)
+        grad = torch.autograd.grad(loss, inputs, allow_unused=True)[0] if loss.requires_grad else None
+        grad = torch.zeros_like(inputs) if grad is None else grad
         return (loss.detach(), {k: a.detach() for k, a in aux.items()}), grad
     if _BACKEND == "jax":
         pure, assigned = _jax_pure(loss_fn, [])
