@@ -73,11 +73,6 @@ def zoo_config_dir():
     return next((folder for folder in zoo_config_dirs() if os.path.isdir(folder)), None)
 
 
-# The zoo config folder found at import (the checkout's path when none is found); kept for
-# compatibility: code here calls `zoo_config_dir()`.
-ZOO_CONFIG_DIR = zoo_config_dir() or _CHECKOUT_ZOO_CONFIGS
-
-
 class ConfigError(ValueError):
     """A configuration problem, described in one line."""
 
