@@ -21,8 +21,9 @@ Scores:
 * `label_accuracy`: agreement of predicted classes with the conditioning
   labels of a conditional generator.
 
-Invalid inputs raise `ValueError` with a one-line message that names the
-problem and the fix.
+The three scores of class probabilities live in `ganzoo.metrics.class_scores`
+and are exported here too. Invalid inputs raise `ValueError` with a one-line
+message that names the problem and the fix (`ganzoo.metrics.checks`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-import scipy.special
 from sklearn.metrics import pairwise_distances_chunked
 from sklearn.neighbors import NearestNeighbors
+
+from ganzoo.metrics.checks import as_float_array, check_finite, check_neighbours, check_pair, check_positive_int
+from ganzoo.metrics.class_scores import class_balance, inception_score, label_accuracy
 
 __all__ = [
     "class_balance",
@@ -50,130 +53,8 @@ __all__ = [
 # Offset added to the diagonal of both covariances when the matrix square root
 # of their product is not finite (as in pytorch-fid).
 _SQRTM_EPS = 1e-6
-# Tolerance on the row sums of probability arrays.
-_PROB_ATOL = 1e-3
 # Memory budget, in MiB, of one chunk of a pairwise-distance matrix.
 _WORKING_MEMORY_MIB = 256
-
-
-# --------------------------------------------------------------------------
-# Input validation.
-# --------------------------------------------------------------------------
-
-
-def _as_float_array(x, name: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ValueError(
-            f"`{name}` must be a numeric array; received an object of type "
-            f"{type(x).__name__} that cannot be converted to float64 ({e})."
-        ) from None
-
-
-def _check_finite(x: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(x)):
-        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(
-            f"`{name}` contains {bad} non-finite value(s) (NaN or inf); "
-            "remove or fix those samples before scoring."
-        )
-
-
-def _check_features(x, name: str, min_samples: int = 2) -> np.ndarray:
-    """Returns `x` as a finite float64 array of shape `(N, D)`."""
-    x = _as_float_array(x, name)
-    if x.ndim != 2:
-        raise ValueError(
-            f"`{name}` must be a 2-D array of shape (num_samples, num_features); "
-            f"received shape {x.shape}. Flatten or reshape the features first."
-        )
-    if x.shape[1] < 1:
-        raise ValueError(
-            f"`{name}` has no feature columns (shape {x.shape}); pass at least "
-            "one feature per sample."
-        )
-    if x.shape[0] < min_samples:
-        raise ValueError(
-            f"`{name}` has {x.shape[0]} sample(s) but at least {min_samples} are "
-            "needed; pass more samples."
-        )
-    _check_finite(x, name)
-    return x
-
-
-def _check_pair(real, fake, min_samples: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Validates two feature arrays with the same number of features."""
-    real = _check_features(real, "real", min_samples)
-    fake = _check_features(fake, "fake", min_samples)
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"`real` and `fake` must have the same number of features; received "
-            f"{real.shape[1]} and {fake.shape[1]}. Embed both with the same "
-            "network."
-        )
-    return real, fake
-
-
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}; received {value!r}."
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}; received {value}."
-        )
-    return int(value)
-
-
-def _check_neighbours(k, real: np.ndarray, fake: np.ndarray) -> int:
-    """Validates `k` against the sizes of both sets (k-NN excludes self)."""
-    k = _check_positive_int(k, "k")
-    for name, x in (("real", real), ("fake", fake)):
-        if x.shape[0] <= k:
-            raise ValueError(
-                f"`{name}` has {x.shape[0]} samples, too few for k={k} nearest "
-                f"neighbours (need at least k + 1 = {k + 1}); pass more samples "
-                "or lower `k`."
-            )
-    return k
-
-
-def _check_scores(x, name: str) -> np.ndarray:
-    """Returns class scores as a finite float64 array of shape `(N, C)`."""
-    x = _as_float_array(x, name)
-    if x.ndim != 2:
-        raise ValueError(
-            f"`{name}` must be a 2-D array of shape (num_samples, num_classes); "
-            f"received shape {x.shape}."
-        )
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(
-            f"`{name}` must have at least one sample and one class; received "
-            f"shape {x.shape}."
-        )
-    _check_finite(x, name)
-    return x
-
-
-def _check_probabilities(x, name: str = "probabilities") -> np.ndarray:
-    """Returns `x` as an `(N, C)` array of rows on the probability simplex."""
-    x = _check_scores(x, name)
-    if np.any(x < 0):
-        raise ValueError(
-            f"`{name}` has negative entries; pass softmax probabilities, not "
-            "logits."
-        )
-    row_sums = x.sum(axis=1)
-    worst = float(np.max(np.abs(row_sums - 1.0)))
-    if worst > _PROB_ATOL:
-        raise ValueError(
-            f"Rows of `{name}` must sum to 1 (within {_PROB_ATOL}); the worst "
-            f"row is off by {worst:.3g}. Apply a softmax to the classifier "
-            "outputs."
-        )
-    return x
 
 
 # --------------------------------------------------------------------------
@@ -217,10 +98,10 @@ def frechet_distance_from_moments(mu1, sigma1, mu2, sigma2) -> float:
     Returns:
         The squared Frechet distance, a non-negative float.
     """
-    mu1 = _as_float_array(mu1, "mu1")
-    mu2 = _as_float_array(mu2, "mu2")
-    sigma1 = _as_float_array(sigma1, "sigma1")
-    sigma2 = _as_float_array(sigma2, "sigma2")
+    mu1 = as_float_array(mu1, "mu1")
+    mu2 = as_float_array(mu2, "mu2")
+    sigma1 = as_float_array(sigma1, "sigma1")
+    sigma2 = as_float_array(sigma2, "sigma2")
     for name, mu in (("mu1", mu1), ("mu2", mu2)):
         if mu.ndim != 1 or mu.shape[0] < 1:
             raise ValueError(
@@ -245,7 +126,7 @@ def frechet_distance_from_moments(mu1, sigma1, mu2, sigma2) -> float:
         ("mu2", mu2),
         ("sigma2", sigma2),
     ):
-        _check_finite(value, name)
+        check_finite(value, name)
 
     diff = mu1 - mu2
     covmean = _sqrtm(sigma1 @ sigma2)
@@ -299,7 +180,7 @@ def frechet_distance(real, fake) -> float:
     Returns:
         The FID, a non-negative float (0 for identical feature sets).
     """
-    real, fake = _check_pair(real, fake)
+    real, fake = check_pair(real, fake)
     mu1, sigma1 = _moments(real)
     mu2, sigma2 = _moments(fake)
     return frechet_distance_from_moments(mu1, sigma1, mu2, sigma2)
@@ -369,9 +250,9 @@ def kernel_inception_distance(
         deviation over subsets, `ddof=1`; 0 for a single subset) and
         `"kid_stderr"` (`kid_std / sqrt(subsets)`).
     """
-    real, fake = _check_pair(real, fake)
-    subsets = _check_positive_int(subsets, "subsets")
-    subset_size = _check_positive_int(subset_size, "subset_size", minimum=2)
+    real, fake = check_pair(real, fake)
+    subsets = check_positive_int(subsets, "subsets")
+    subset_size = check_positive_int(subset_size, "subset_size", minimum=2)
     m = min(subset_size, real.shape[0], fake.shape[0])
     rng = np.random.default_rng(seed)
     values = np.empty(subsets, dtype=np.float64)
@@ -385,56 +266,6 @@ def kernel_inception_distance(
         "kid_std": std,
         "kid_stderr": std / math.sqrt(subsets),
     }
-
-
-# --------------------------------------------------------------------------
-# Inception score (IS).
-# --------------------------------------------------------------------------
-
-
-def inception_score(probabilities, *, splits: int = 10) -> dict:
-    """Inception score (IS) of class probabilities of generated samples.
-
-    Salimans et al., "Improved Techniques for Training GANs", NeurIPS 2016:
-
-    ```
-    IS = exp(E_x KL(p(y | x) || p(y))),    p(y) = E_x p(y | x)
-    ```
-
-    The rows are split into `splits` contiguous groups (`np.array_split`);
-    the marginal `p(y)` and the score are computed within each group, and the
-    mean and (population, `ddof=0`) standard deviation over groups are
-    reported, as in the original implementation. IS lies in `[1, C]`: 1 when
-    every sample gets the same prediction, `C` when predictions are confident
-    one-hot vectors spread evenly over the `C` classes.
-
-    `0 log 0` is taken as 0 via `scipy.special.rel_entr`, so zero
-    probabilities need no epsilon: `p(y)` is positive wherever any
-    `p(y | x)` is.
-
-    Args:
-        probabilities: Classifier probabilities `p(y | x)` of generated
-            samples, shape `(N, C)`, non-negative rows summing to 1 (within
-            1e-3).
-        splits: Number of groups, `1 <= splits <= N`.
-
-    Returns:
-        A dict with `"is"` (mean over splits) and `"is_std"` (standard
-        deviation over splits).
-    """
-    probabilities = _check_probabilities(probabilities)
-    splits = _check_positive_int(splits, "splits")
-    if splits > probabilities.shape[0]:
-        raise ValueError(
-            f"`splits` ({splits}) exceeds the number of samples "
-            f"({probabilities.shape[0]}); pass more samples or lower `splits`."
-        )
-    scores = []
-    for part in np.array_split(probabilities, splits, axis=0):
-        marginal = part.mean(axis=0, keepdims=True)
-        kl = scipy.special.rel_entr(part, marginal).sum(axis=1)
-        scores.append(math.exp(float(np.mean(kl))))
-    return {"is": float(np.mean(scores)), "is_std": float(np.std(scores))}
 
 
 # --------------------------------------------------------------------------
@@ -502,8 +333,8 @@ def precision_recall(real, fake, *, k: int = 3) -> dict:
     Returns:
         A dict with `"precision"` and `"recall"`, both in `[0, 1]`.
     """
-    real, fake = _check_pair(real, fake)
-    k = _check_neighbours(k, real, fake)
+    real, fake = check_pair(real, fake)
+    k = check_neighbours(k, real, fake)
     real_radii = _knn_radii(real, k)
     fake_radii = _knn_radii(fake, k)
     precision = np.mean(_ball_counts(fake, real, real_radii) > 0)
@@ -540,8 +371,8 @@ def density_coverage(real, fake, *, k: int = 5) -> dict:
     Returns:
         A dict with `"density"` and `"coverage"`.
     """
-    real, fake = _check_pair(real, fake)
-    k = _check_neighbours(k, real, fake)
+    real, fake = check_pair(real, fake)
+    k = check_neighbours(k, real, fake)
     real_radii = _knn_radii(real, k)
     counts = _ball_counts(fake, real, real_radii)
     density = counts.sum() / (k * fake.shape[0])
@@ -550,123 +381,3 @@ def density_coverage(real, fake, *, k: int = 5) -> dict:
     )
     coverage = np.mean(nearest_fake[:, 0] <= real_radii)
     return {"density": float(density), "coverage": float(coverage)}
-
-
-# --------------------------------------------------------------------------
-# Classifier-based checks.
-# --------------------------------------------------------------------------
-
-
-def class_balance(probabilities, prior=None) -> dict:
-    """Histogram of predicted classes and its divergence from a prior.
-
-    Each sample is assigned its most probable class; `fractions[c]` is the
-    share of samples assigned to class `c`. The divergence to the prior `q`
-    (uniform by default) is
-
-    ```
-    KL(fractions || q) = sum_c fractions_c log(fractions_c / q_c)
-    ```
-
-    with `0 log 0 = 0` (`scipy.special.rel_entr`), the mode-balance score of
-    PacGAN (Lin et al., "PacGAN: The power of two samples in generative
-    adversarial networks", NeurIPS 2018) applied to classifier labels. It is
-    0 for a perfectly balanced generator and `log C` for one that produces a
-    single class under a uniform prior; it is `inf` if a class with prior 0
-    is produced.
-
-    Only the argmax of each row is used, so logits work as well as
-    probabilities; rows are not required to sum to 1.
-
-    Args:
-        probabilities: Classifier scores of generated samples, shape `(N, C)`.
-        prior: Optional expected class frequencies, shape `(C,)`,
-            non-negative and summing to 1 (within 1e-3); defaults to uniform.
-
-    Returns:
-        A dict with `"fractions"` (list of C floats summing to 1),
-        `"kl_to_prior"` (nats), `"dominant_class"` (int, the most frequent
-        class, the lowest index on ties), `"dominant_fraction"` and
-        `"classes_present"` (int, number of classes predicted at least once).
-    """
-    probabilities = _check_scores(probabilities, "probabilities")
-    num_classes = probabilities.shape[1]
-    if prior is None:
-        prior = np.full(num_classes, 1.0 / num_classes)
-    else:
-        prior = _as_float_array(prior, "prior")
-        if prior.shape != (num_classes,):
-            raise ValueError(
-                f"`prior` must have shape ({num_classes},) to match the "
-                f"{num_classes} classes of `probabilities`; received shape "
-                f"{prior.shape}."
-            )
-        _check_finite(prior, "prior")
-        if np.any(prior < 0) or abs(prior.sum() - 1.0) > _PROB_ATOL:
-            raise ValueError(
-                "`prior` must be non-negative and sum to 1 (within "
-                f"{_PROB_ATOL}); received a sum of {prior.sum():.6g}. "
-                "Normalise it first."
-            )
-    predicted = np.argmax(probabilities, axis=1)
-    counts = np.bincount(predicted, minlength=num_classes)
-    fractions = counts / counts.sum()
-    kl = float(np.sum(scipy.special.rel_entr(fractions, prior)))
-    dominant = int(np.argmax(fractions))
-    return {
-        "fractions": [float(f) for f in fractions],
-        "kl_to_prior": kl,
-        "dominant_class": dominant,
-        "dominant_fraction": float(fractions[dominant]),
-        "classes_present": int(np.count_nonzero(counts)),
-    }
-
-
-def label_accuracy(probabilities, labels) -> float:
-    """Fraction of samples whose predicted class matches their label.
-
-    For a class-conditional generator, `labels[i]` is the class the sample
-    was generated for and `probabilities[i]` the output of a classifier
-    trained on real data; the score is
-
-    ```
-    accuracy = 1/N sum_i 1[argmax_c probabilities[i, c] == labels[i]]
-    ```
-
-    (the "classification accuracy" of conditional samples used, e.g., by
-    Odena et al., "Conditional Image Synthesis with Auxiliary Classifier
-    GANs", ICML 2017). Only the argmax is used, so logits work too.
-
-    Args:
-        probabilities: Classifier scores, shape `(N, C)`.
-        labels: Integer class labels in `[0, C)`, shape `(N,)`. Floats are
-            accepted if they hold whole numbers.
-
-    Returns:
-        The accuracy, a float in `[0, 1]`.
-    """
-    probabilities = _check_scores(probabilities, "probabilities")
-    labels = np.asarray(labels)
-    num_samples, num_classes = probabilities.shape
-    if labels.ndim != 1 or labels.shape[0] != num_samples:
-        raise ValueError(
-            f"`labels` must be a 1-D array of {num_samples} class indices, one "
-            f"per row of `probabilities`; received shape {labels.shape}. Pass "
-            "integer labels, not one-hot vectors."
-        )
-    if not np.issubdtype(labels.dtype, np.integer):
-        as_float = _as_float_array(labels, "labels")
-        _check_finite(as_float, "labels")
-        if np.any(as_float != np.round(as_float)):
-            raise ValueError(
-                "`labels` must hold integer class indices; received "
-                "non-integer values."
-            )
-        labels = as_float.astype(np.int64)
-    if np.any(labels < 0) or np.any(labels >= num_classes):
-        raise ValueError(
-            f"`labels` must lie in [0, {num_classes}) to index the classes of "
-            f"`probabilities`; received values in [{labels.min()}, "
-            f"{labels.max()}]."
-        )
-    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
