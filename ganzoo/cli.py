@@ -125,10 +125,12 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
-    kernels = os.environ.get("GANZOO_KERNELS", "auto").strip().lower() or "auto"
-    if kernels not in ("auto", "keras"):  # ganzoo.backend.kernels.KERNEL_MODES, checked before Keras loads
-        print(f"ganzoo: error: GANZOO_KERNELS={kernels!r} is not a kernel mode; set it to 'auto' or 'keras'.",
-              file=sys.stderr)
+    from ganzoo.backend import environment  # no Keras: checked before Keras loads
+
+    try:
+        environment.kernel_mode()
+    except ValueError as error:
+        print(f"ganzoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.command in LONG_RUNNING:
         from ganzoo.backend import memory  # before Keras starts its threads

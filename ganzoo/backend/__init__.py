@@ -7,6 +7,8 @@
   in the form each backend trains fastest on a CPU, Keras' ops elsewhere, and
   the switch that turns the custom forms off (``GANZOO_KERNELS=keras``);
   `matmul` and `tf_kernels` hold their forms.
+* `ganzoo.backend.environment`: the ``GANZOO_KERNELS`` switch, read without
+  importing Keras (the ``ganzoo`` command checks it first).
 * `ganzoo.backend.memory`: the glibc setting a training process applies
   (`keep_freed_memory`); importing ganzoo never applies it.
 

@@ -17,10 +17,10 @@ Python. The choice is made when a function is traced: change it before `fit`
 
 import contextlib
 import functools
-import os
 
 import keras
 
+from ganzoo.backend import environment
 from ganzoo.backend.matmul import conv_as_matmul, conv_padding, conv_transpose_as_matmul, transpose_crop
 
 _BACKEND = keras.backend.backend()
@@ -34,8 +34,6 @@ elif _BACKEND == "torch":
 elif _BACKEND == "jax":
     import jax
 
-KERNEL_MODES = ("auto", "keras")
-ENVIRONMENT_VARIABLE = "GANZOO_KERNELS"
 _mode = None  # set_kernel_mode's choice; None: the environment's
 
 
@@ -45,12 +43,7 @@ def kernel_mode():
     Raises:
         ValueError: if ``GANZOO_KERNELS`` holds anything else.
     """
-    if _mode is not None:
-        return _mode
-    mode = os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
-    if mode not in KERNEL_MODES:
-        raise ValueError(f"{ENVIRONMENT_VARIABLE}={mode!r} is not a kernel mode; set it to 'auto' or 'keras'.")
-    return mode
+    return _mode if _mode is not None else environment.kernel_mode()
 
 
 def set_kernel_mode(mode):
@@ -60,8 +53,8 @@ def set_kernel_mode(mode):
         The mode in force before.
     """
     global _mode  # pylint: disable=global-statement
-    if mode is not None and mode not in KERNEL_MODES:
-        raise ValueError(f"kernel mode {mode!r} is not one of {KERNEL_MODES}.")
+    if mode is not None and mode not in environment.KERNEL_MODES:
+        raise ValueError(f"kernel mode {mode!r} is not one of {environment.KERNEL_MODES}.")
     previous = kernel_mode()
     _mode = mode
     return previous
