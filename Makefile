@@ -51,8 +51,10 @@ test: setup data
 
 # Long measurements, never run by CI. The sweep script (benchmarks/mode_collapse_sweep.py)
 # is an exploration tool and is not part of `make bench`.
+# rescore_entries.py re-scores every shipped entry (10 000 samples, both judges) and only prints
+# the changes; `python benchmarks/rescore_entries.py --write` rewrites the entries.
 BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py benchmarks/augmentation.py \
-	benchmarks/train_step.py
+	benchmarks/train_step.py benchmarks/judges.py benchmarks/rescore_entries.py
 
 bench: setup data
 	@for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done

@@ -271,26 +271,34 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class MetricCallback(keras.callbacks.Callback):
-    """Scores the GAN's samples every few epochs and logs the scores.
+    """Scores the GAN's samples every few epochs, by both judges, and logs the scores.
 
     The scores go into the epoch's ``logs``, so `History`, `HistoryJSON` and
     `keras.callbacks.TensorBoard` record them when they come *after* this
     callback in the ``callbacks`` list (Keras appends its own `History` last).
-    Real-image features are extracted once, at the first evaluation.
+    Each scalar metric is logged per judge as ``<metric>_<judge>`` (e.g.
+    ``fid_cnn``, ``fid_resnet``) beside that judge's real floor,
+    ``<metric>_<judge>_floor``; metrics with a single verdict also log the
+    stricter judge's ratio to its floor as ``<metric>_vs_floor`` (FID: the
+    larger multiple; see `ganzoo.metrics.report`). Real-image features and the
+    floors are computed once, at the first evaluation; the callback keeps the
+    latest full report in ``self.report``.
 
     Args:
-        dataset: Built-in dataset with a shipped extractor (``digits``,
+        dataset: Built-in dataset with shipped extractors (``digits``,
             ``fashion_mnist``).
         metrics: Names from `ganzoo.metrics.METRICS` (default ``("fid",)``).
         every: Evaluate when ``epoch + 1`` is a multiple of this.
         n: Samples per evaluation (and real images compared with).
         seed: Latent seed, fixed so successive scores see the same latents.
+        extractor: A `FeatureExtractor` or a sequence of them (default: both
+            of the dataset's shipped judges).
 
     Only scalar scores are logged (``class_fractions`` is not).
     """
 
     def __init__(self, dataset: str, metrics=("fid",), *, every: int = 1, n: int = 1000,
-                 seed: int = 0):
+                 seed: int = 0, extractor=None):
         super().__init__()
         from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
 
@@ -298,19 +306,36 @@ class MetricCallback(keras.callbacks.Callback):
         check_positive_int("n", n)
         self.metrics = evaluate.check_metrics(metrics)
         self.dataset, self.every, self.n, self.seed = dataset, int(every), int(n), seed
-        self._reference = None
+        self.extractor = extractor
+        self._reference = self._floors = None
+        self.report = None
 
     def on_epoch_end(self, epoch, logs=None):
         """Adds the scores to ``logs`` when ``epoch + 1`` is a multiple of ``every``."""
         if (epoch + 1) % self.every or logs is None:
             return
-        from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
+        from ganzoo.metrics import evaluate, report  # pylint: disable=import-outside-toplevel
 
         if self._reference is None:
-            self._reference = evaluate.reference_set(self.dataset, self.n, self.seed)
-        samples = to_numpy(self.model.generate(self._reference.n, seed=self.seed))
-        results = evaluate.evaluate_samples(
-            samples, self.dataset, metrics=self.metrics, seed=self.seed,
-            reference=self._reference,
-        )
-        logs.update({k: float(v) for k, v in results.items() if not isinstance(v, list)})
+            self._reference = evaluate.reference_set(self.dataset, self.n, self.seed,
+                                                     self.extractor)
+        samples, labels = evaluate.generate_samples(self.model, self._reference.n, self.seed)
+        if self._floors is None:
+            self._floors = evaluate.real_floor(self.dataset, metrics=self.metrics, seed=self.seed,
+                                               reference=self._reference,
+                                               conditional=labels is not None)
+        found = evaluate.evaluate_samples(samples, self.dataset, metrics=self.metrics,
+                                          seed=self.seed, reference=self._reference, labels=labels)
+        judges = {name: {"metrics": found[name], "real_floor": self._floors[name]}
+                  for name in found}
+        self.report = {"epoch": epoch + 1, "n": self._reference.n, "judges": judges,
+                       "verdict": report.verdict(judges)}
+        for name, entry in judges.items():
+            for key, value in entry["metrics"].items():
+                if value is not None and not isinstance(value, list):
+                    logs[f"{key}_{name}"] = float(value)
+                    floor = entry["real_floor"].get(key)
+                    if floor is not None:
+                        logs[f"{key}_{name}_floor"] = float(floor)
+        for key, stricter in self.report["verdict"].items():
+            logs[f"{key}_vs_floor"] = float(stricter["ratio"])

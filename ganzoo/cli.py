@@ -85,18 +85,21 @@ def _parser():
     augment.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     evaluate = commands.add_parser(
-        "evaluate", help="score a trained generator against a dataset, beside the real-data floor"
+        "evaluate", help="score a trained generator against a dataset by both shipped judges, "
+                         "beside each one's real-data floor"
     )
     evaluate.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
     evaluate.add_argument("--dataset", help="dataset to compare with (default: the run's config)")
     evaluate.add_argument("--n", type=_positive_int, default=10_000,
                           help="samples and real images to compare (default 10000, capped by the test split)")
     evaluate.add_argument("--metrics", nargs="+", metavar="METRIC",
-                          help="fid kid is precision_recall density_coverage class_balance (default: all)")
+                          help="fid kid is precision_recall density_coverage class_balance per_class "
+                               "(default: all)")
     evaluate.add_argument("--seed", type=int, default=0, help="latent and subset seed (default 0)")
     evaluate.add_argument("--json", help="also write the report to this JSON file (must not exist)")
     evaluate.add_argument("--inception-weights", metavar="H5",
-                          help="use Inception-V3 features from this notop weights file (never downloaded)")
+                          help="judge by Inception-V3 features from this notop weights file instead "
+                               "(never downloaded)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     export = commands.add_parser(
@@ -301,26 +304,26 @@ def _evaluate(args):
     if dataset is None:
         raise UsageError(f"no config.yaml beside {args.model!r} names its dataset; pass --dataset NAME.")
 
-    from ganzoo.metrics import evaluate, extractors
+    from ganzoo.metrics import evaluate, extractors, report as report_lib
 
     try:
         metrics = evaluate.check_metrics(args.metrics)
-        extractor = (extractors.inception_extractor(args.inception_weights)
-                     if args.inception_weights else extractors.get_extractor(dataset))
+        judges = ((extractors.inception_extractor(args.inception_weights),)
+                  if args.inception_weights else extractors.get_judges(dataset))
     except ValueError as e:
         raise UsageError(str(e)) from e
     generator = _load_generator(args.model)
     try:
         report = evaluate.evaluate(generator, dataset, n=args.n, metrics=metrics, seed=args.seed,
-                                   extractor=extractor, verbose=0 if args.quiet else 1)
+                                   extractor=judges, verbose=0 if args.quiet else 1)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    print(f"ganzoo: {args.model} vs {dataset} ({report['n']} samples each, "
-          f"{report['extractor']} features)")
-    print(f"  {'metric':<18} {'model':>10} {'real floor':>11}")
-    for key, value in report["metrics"].items():
-        if not isinstance(value, list):
-            print(f"  {key:<18} {value:>10.4g} {report['real_floor'][key]:>11.4g}")
+    names = ", ".join(f"{j['extractor']} ({j['test_accuracy']:.1%} test accuracy)"
+                      if j.get("test_accuracy") else j["extractor"]
+                      for j in report["judges"].values())
+    print(f"ganzoo: {args.model} vs {dataset} ({report['n']} samples each); judges: {names}")
+    for line in report_lib.text_table(report):
+        print(line)
     if args.json:
         folder = os.path.dirname(os.path.abspath(args.json))
         os.makedirs(folder, exist_ok=True)

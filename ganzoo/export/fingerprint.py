@@ -1,0 +1,82 @@
+"""A zoo entry's fingerprint: cheap numbers that tie its card to its weights.
+
+A card's metrics come from 10 000 samples, too slow to re-score in unit
+tests on every backend. The fingerprint is what a test *can* afford: 16
+samples at latent seed 0 (classes cycled for a conditional generator),
+summarized by their overall mean, standard deviation and absolute-sum
+checksum, each sample's mean and standard deviation, and every judge's
+log-probabilities for them (clipped at `LOG_FLOOR`). The latents come from
+NumPy, so every backend draws the same samples; if the weights, the
+generator code or a judge change, the fingerprint moves and
+`check_fingerprint` says what moved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LOG_FLOOR", "check_fingerprint", "fingerprint"]
+
+N, SEED = 16, 0
+LOG_FLOOR = -10.0  # log-probabilities below this (p < 4.5e-5) are clipped: too small to compare
+# Agreement asked of a re-computed fingerprint: float32 round-off between backends
+# moves the sample statistics by about 1e-6 and log-probabilities by about 1e-4.
+SAMPLE_TOLERANCE = 1e-4
+LOG_PROBABILITY_TOLERANCE = 0.02
+
+
+def _log_probabilities(judge, samples):
+    return np.maximum(np.log(np.maximum(judge.probabilities(samples), 1e-30)), LOG_FLOOR)
+
+
+def fingerprint(gan, dataset: str | None) -> dict:
+    """The fingerprint of `gan` (judged by `dataset`'s shipped extractors, when it has them)."""
+    from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
+
+    samples, _ = evaluate.generate_samples(gan, N, seed=SEED)
+    samples = samples.astype(np.float64)
+    flat = samples.reshape(N, -1)
+    facts = {
+        "n": N,
+        "seed": SEED,
+        "mean": float(samples.mean()),
+        "std": float(samples.std()),
+        "checksum": float(np.abs(samples).sum()),
+        "sample_means": flat.mean(axis=1).round(6).tolist(),
+        "sample_stds": flat.std(axis=1).round(6).tolist(),
+        "log_floor": LOG_FLOOR,
+        "judges": {},
+    }
+    if dataset in extractors.available_extractors():
+        for judge in extractors.get_judges(dataset):
+            facts["judges"][judge.judge] = _log_probabilities(judge, samples).round(4).tolist()
+    return facts
+
+
+def check_fingerprint(gan, dataset: str | None, recorded: dict) -> list[str]:
+    """What differs between `gan`'s fingerprint now and the `recorded` one (empty: nothing)."""
+    now = fingerprint(gan, dataset)
+    problems = []
+    checks = [("mean", SAMPLE_TOLERANCE), ("std", SAMPLE_TOLERANCE),
+              ("sample_means", SAMPLE_TOLERANCE), ("sample_stds", SAMPLE_TOLERANCE)]
+    for key, tolerance in checks:
+        gap = float(np.max(np.abs(np.subtract(now[key], recorded[key]))))
+        if gap > tolerance:
+            problems.append(f"{key} differs by {gap:.3g} (tolerance {tolerance:g})")
+    # The checksum sums N x pixels absolute values: allow each 1e-5 of round-off.
+    if abs(now["checksum"] - recorded["checksum"]) > 1e-5 * N * int(np.prod(_shape(gan))):
+        problems.append(f"checksum {now['checksum']:.6g} != recorded {recorded['checksum']:.6g}")
+    for name, values in recorded["judges"].items():
+        if name not in now["judges"]:
+            problems.append(f"judge {name} is not shipped any more")
+            continue
+        gap = float(np.max(np.abs(np.subtract(now["judges"][name], values))))
+        if gap > LOG_PROBABILITY_TOLERANCE:
+            problems.append(f"judge {name}'s log-probabilities differ by {gap:.3g} "
+                            f"(tolerance {LOG_PROBABILITY_TOLERANCE:g})")
+    return problems
+
+
+def _shape(gan):
+    generator = gan.sampling_generator if hasattr(gan, "sampling_generator") else gan
+    return tuple(generator.outputs[0].shape[1:])
