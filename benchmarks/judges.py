@@ -15,7 +15,8 @@ and each judge, on the real test split:
 and for every shipped zoo entry, how often the two judges name the same class
 for its samples (``n`` samples, seed 0).
 
-Writes ``judges.md`` and ``judges.json`` into ``--out``.
+Writes ``judges.md``, ``judges.json`` and ``judges.png`` (accuracy and FID
+multiple against blur and noise, per dataset and judge) into ``--out``.
 
 Usage::
 
@@ -96,9 +97,22 @@ def agreement(name, n):
     predicted = {j.judge: np.argmax(j.probabilities(samples), axis=1)
                  for j in extractors.get_judges(dataset)}
     cnn, resnet = predicted["cnn"], predicted["resnet"]
-    row = {"entry": name, "n": n, "agreement": float(np.mean(cnn == resnet))}
+    row = {"entry": name, "n": n, "agreement": float(np.mean(cnn == resnet)),
+           "confidence": {j.judge: float(j.probabilities(samples).max(axis=1).mean())
+                          for j in extractors.get_judges(dataset)}}
     if labels is not None:
         row.update({f"label_accuracy_{k}": float(np.mean(v == labels)) for k, v in predicted.items()})
+        # Per class, and after a light blur (sigma 0.5) that removes pixel-scale artifacts.
+        row["class_accuracy"] = {k: [float(np.mean(v[labels == c] == c)) for c in range(10)]
+                                 for k, v in predicted.items()}
+        row["confused_with"] = {
+            k: [int(np.bincount(v[(labels == c) & (v != c)], minlength=10).argmax())
+                if np.any((labels == c) & (v != c)) else None for c in range(10)]
+            for k, v in predicted.items()}
+        blurred = degrade(samples, "blur", 0.5)
+        row["label_accuracy_blur_0.5"] = {
+            j.judge: float(np.mean(np.argmax(j.probabilities(blurred), axis=1) == labels))
+            for j in extractors.get_judges(dataset)}
     return row
 
 
@@ -120,13 +134,55 @@ def markdown(result):
         lines.append(f"| {r['dataset']} | {r['judge']} | {condition} | {r['accuracy']:.1%} | "
                      f"{r['confidence']:.3f} | {r['ece']:.3f} | {r['fid_multiple']:.3g} |")
     lines += ["", "## Do the judges name the same class for generated samples?", "",
-              "| entry | samples | same class | GAN-test by cnn | GAN-test by resnet |",
-              "| --- | --- | --- | --- | --- |"]
+              "Seed 0; confidence: mean top-class probability on the samples.", "",
+              "| entry | samples | same class | confidence cnn | confidence resnet | GAN-test by cnn "
+              "| GAN-test by resnet | GAN-test after blur 0.5, cnn / resnet |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in result["agreement"]:
         cnn = f"{r['label_accuracy_cnn']:.1%}" if "label_accuracy_cnn" in r else ""
         resnet = f"{r['label_accuracy_resnet']:.1%}" if "label_accuracy_resnet" in r else ""
-        lines.append(f"| {r['entry']} | {r['n']} | {r['agreement']:.1%} | {cnn} | {resnet} |")
+        blur = r.get("label_accuracy_blur_0.5")
+        blur = f"{blur['cnn']:.1%} / {blur['resnet']:.1%}" if blur else ""
+        lines.append(f"| {r['entry']} | {r['n']} | {r['agreement']:.1%} | "
+                     f"{r['confidence']['cnn']:.3f} | {r['confidence']['resnet']:.3f} | {cnn} | "
+                     f"{resnet} | {blur} |")
+    for r in result["agreement"]:
+        if "class_accuracy" in r:
+            lines += ["", f"GAN-test of `{r['entry']}` per class (0-9):", ""]
+            for judge, values in r["class_accuracy"].items():
+                lines.append(f"- {judge}: " + " ".join(f"{v:.0%}" for v in values))
+            for judge, classes in r["confused_with"].items():
+                lines.append(f"- {judge}'s commonest wrong class, per class: "
+                             + " ".join("-" if c is None else str(c) for c in classes))
     return "\n".join(lines) + "\n"
+
+
+def figure(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    datasets = sorted({r["dataset"] for r in result["rows"]})
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.5), constrained_layout=True)
+    for col, kind in enumerate(("blur", "noise")):
+        for dataset in datasets:
+            for judge, style in (("cnn", "-o"), ("resnet", "--s")):
+                rows = [r for r in result["rows"] if r["dataset"] == dataset and r["judge"] == judge
+                        and r["condition"] in ("clean", kind)]
+                amounts = [r["amount"] for r in rows]
+                label = f"{dataset} {judge}"
+                axes[0, col].plot(amounts, [100 * r["accuracy"] for r in rows], style, label=label)
+                axes[1, col].plot(amounts, [r["fid_multiple"] for r in rows], style, label=label)
+        unit = "Gaussian blur sigma (pixels)" if kind == "blur" else "noise std ([-1, 1] scale)"
+        done = {"blur": "blurred", "noise": "noised"}[kind]
+        axes[0, col].set(title=f"accuracy on {done} real test images", xlabel=unit,
+                         ylabel="accuracy (%)")
+        axes[1, col].set(title="FID of those images as a multiple of the floor", xlabel=unit,
+                         ylabel="FID / real floor", yscale="log")
+    axes[0, 0].legend(fontsize=8)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main(argv=None):
@@ -160,6 +216,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "judges.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
+    figure(result, os.path.join(args.out, "judges.png"))
     text = markdown(result)
     with open(os.path.join(args.out, "judges.md"), "w", encoding="utf-8") as f:
         f.write(text)

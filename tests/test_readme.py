@@ -171,12 +171,21 @@ def test_readme_zoo_table_lists_every_entry_with_its_metrics():
         assert len(matching) == 1, f"the README's zoo table needs one line linking {link}"
         with open(os.path.join(EXPORTED, name, "metrics.json"), encoding="utf-8") as f:
             report = json.load(f)
-        for metric in ("fid", "recall"):
-            cell = matching[0][columns[metric]]
-            found = re.fullmatch(r"([-\d.]+) \(([-\d.]+)\)", cell)
-            assert found, f"{name} {metric}: expected 'value (floor)', got {cell!r}"
-            assert _matches(found.group(1), report["metrics"][metric]), (name, metric, cell)
-            assert _matches(found.group(2), report["real_floor"][metric]), (name, metric, cell)
+        # FID as a multiple of each judge's floor, in the judges' order.
+        cell = matching[0][columns["fid"]]
+        shown = re.fullmatch(r"([\d.]+)×, ([\d.]+)×", cell)
+        assert shown, f"{name} FID: expected 'cnn×, resnet×', got {cell!r}"
+        for text, judge in zip(shown.groups(), report["judges"].values()):
+            multiple = judge["metrics"]["fid"] / judge["real_floor"]["fid"]
+            assert _matches(text, multiple), (name, cell, multiple)
+        # Recall by the stricter judge: value (its floor) and its name.
+        cell = matching[0][columns["recall"]]
+        shown = re.fullmatch(r"([\d.]+) \(([\d.]+)\), (\w+)", cell)
+        assert shown, f"{name} recall: expected 'value (floor), judge', got {cell!r}"
+        stricter = report["verdict"]["recall"]
+        assert _matches(shown.group(1), stricter["value"]), (name, cell)
+        assert _matches(shown.group(2), stricter["real_floor"]), (name, cell)
+        assert shown.group(3) == stricter["judge"], (name, cell)
 
 
 def _markdown_files():
