@@ -64,10 +64,16 @@ class GANConformance:
         """Labels of the `n` samples for conditional models; None for unconditional ones."""
         return None
 
-    def fit(self, model, epochs=1):
+    def held_out(self):
+        """Validation data: the training samples reversed (and their labels), as Keras takes it."""
+        labels = self.make_labels(N_SAMPLES)
+        x = self.data()[::-1].copy()
+        return (x,) if labels is None else (x, np.asarray(labels)[::-1].copy())
+
+    def fit(self, model, epochs=1, validate=False):
         return model.fit(
             self.data(), self.make_labels(N_SAMPLES), batch_size=BATCH_SIZE, epochs=epochs,
-            shuffle=False, verbose=0,
+            shuffle=False, verbose=0, validation_data=self.held_out() if validate else None,
         )
 
     # -------------------------------------------------------------- checks
@@ -95,7 +101,8 @@ class GANConformance:
             trainable = [v for net in networks for v in net.trainable_variables]
             statistics = [v for net in networks for v in net.non_trainable_variables if "moving" in v.path]
             before = (values(trainable), values(statistics))
-            history = self.fit(model)
+            # Validation must not touch training: the twin trains without it and must match.
+            history = self.fit(model, validate=True)
             twin = self.compiled_model(seed=3)
             self.fit(twin)
             cache = {
@@ -122,6 +129,22 @@ class GANConformance:
             assert np.all(np.isfinite(history[key])), key
         for key in ("d_real", "d_fake"):
             assert 0.0 <= history[key][-1] <= 1.0
+
+    def test_evaluate_and_validation_data_score_held_out_data_without_updates(self):
+        trained = self.trained()
+        for key in ("d_loss", "g_loss", "d_real", "d_fake"):  # fit(..., validation_data=...)
+            assert np.all(np.isfinite(trained["history"][f"val_{key}"])), key
+        model = trained["model"]
+        before = values(model.variables)
+        first = model.evaluate(*self.held_out(), batch_size=BATCH_SIZE, verbose=0, return_dict=True)
+        again = model.evaluate(*self.held_out(), batch_size=BATCH_SIZE, verbose=0, return_dict=True)
+        assert set(first) == {"d_loss", "g_loss", "d_real", "d_fake"}
+        assert all(np.isfinite(v) for v in first.values()), first
+        # Fixed latents and inference mode: the same numbers twice, and no variable moved
+        # (weights, batch-norm statistics, optimizer slots, the random stream).
+        np.testing.assert_allclose(list(again.values()), list(first.values()), rtol=1e-5)
+        for a, b, v in zip(before, values(model.variables), model.variables):
+            np.testing.assert_array_equal(a, b, err_msg=v.path)
 
     def assert_update_counts(self, model, epochs):
         """Each optimizer's `iterations` equals its number of updates."""

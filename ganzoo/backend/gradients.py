@@ -257,12 +257,21 @@ def stateless_train_step(step_fn):
     Returns:
         The train step to install as `keras.Model.train_step`.
     """
+    return _stateless(step_fn, _state_groups)
+
+
+def stateless_test_step(step_fn):
+    """`stateless_train_step` for `test_step(self, data) -> logs` (no optimizer state)."""
+    return _stateless(step_fn, _test_state_groups)
+
+
+def _stateless(step_fn, groups_of):
     if _BACKEND != "jax":
         return step_fn
 
     @functools.wraps(step_fn)
-    def jax_train_step(self, state, data):
-        groups = _state_groups(self)
+    def jax_step(self, state, data):
+        groups = groups_of(self)
         mapping = []
         for group, values in zip(groups, state):
             mapping.extend(zip(group, values))
@@ -277,7 +286,7 @@ def stateless_train_step(step_fn):
         )
         return logs, new_state
 
-    return jax_train_step
+    return jax_step
 
 
 # The stack of (outer stateless scope, all model variables) of JAX steps in flight.
@@ -292,6 +301,11 @@ def _state_groups(model):
         model.optimizer.variables,
         model.metrics_variables,
     )
+
+
+def _test_state_groups(model):
+    # The order of Keras' JAX trainer state in `test_step`.
+    return (model.trainable_variables, model.non_trainable_variables, model.metrics_variables)
 
 
 def _current_jax_scope():

@@ -8,9 +8,11 @@ from keras import ops
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
-from ganzoo.models import ema, random_streams
+from ganzoo.models import ema, random_streams, validation
 from ganzoo.models.sampling import check_int, generate
-from ganzoo.backend.gradients import constant, forward, minimize, minimize_through, stateless_train_step
+from ganzoo.backend.gradients import (
+    constant, forward, minimize, minimize_through, stateless_test_step, stateless_train_step,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -259,9 +261,14 @@ class GAN(keras.Model):
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
-    def fake_batch(self, batch_size, labels=None):
-        """A training-mode generator batch on fresh latents (`labels`: conditional GANs only)."""
-        return self.generator(self.sample_latents(batch_size), training=True)
+    @stateless_test_step
+    def test_step(self, data):
+        return validation.test_step(self, data)
+
+    def fake_batch(self, batch_size, labels=None, *, training=True, latents=None):
+        """A generator batch on fresh (or the given) latents (`labels`: conditional GANs only)."""
+        latents = self.sample_latents(batch_size) if latents is None else latents
+        return self.generator(latents, training=training)
 
     def critic(self, samples, *, training):
         """The discriminator as the loss sees it: augmented, packed, then judged."""
@@ -269,12 +276,16 @@ class GAN(keras.Model):
             samples = self.augmenter(samples, training=training)
         return self.discriminator(pack_samples(samples, self.pack), training=training)
 
-    def discriminator_loss(self, real, fake, labels=None):
-        """Returns the discriminator loss on `real` and `fake` (a constant batch), and D's mean probabilities."""
-        real_logits = self.critic(real, training=True)
-        fake_logits = self.critic(fake, training=True)
+    def discriminator_loss(self, real, fake, labels=None, *, training=True):
+        """Returns the discriminator loss on `real` and `fake` (a constant batch), and D's mean probabilities.
+
+        With `training=False` (validation) nothing is augmented or updated and
+        the gradient penalties are left out.
+        """
+        real_logits = self.critic(real, training=training)
+        fake_logits = self.critic(fake, training=training)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-        return loss + self.penalties(real, fake), {
+        return loss + (self.penalties(real, fake) if training else 0.0), {
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
@@ -298,9 +309,9 @@ class GAN(keras.Model):
             total += 0.5 * self.r1_weight * regularizers.r1(judge, real)
         return total
 
-    def generator_loss(self, fake, labels=None):
+    def generator_loss(self, fake, labels=None, *, training=True):
         """Returns the generator loss on the generated batch `fake`."""
-        return self.adversarial_loss.generator(self.critic(fake, training=True)), {}
+        return self.adversarial_loss.generator(self.critic(fake, training=training)), {}
 
     def update_ema(self):
         """Moves the EMA generator towards the generator (statistics are copied): `ema.update`."""

@@ -199,19 +199,20 @@ class ConditionalGAN(GAN):
             ops.sparse_categorical_crossentropy(labels, class_logits, from_logits=True)
         )
 
-    def fake_batch(self, batch_size, labels=None):
+    def fake_batch(self, batch_size, labels=None, *, training=True, latents=None):
         labels = self._require(labels)
-        return self.generator([self.sample_latents(batch_size), labels], training=True)
+        latents = self.sample_latents(batch_size) if latents is None else latents
+        return self.generator([latents, labels], training=training)
 
-    def discriminator_loss(self, real, fake, labels=None):
+    def discriminator_loss(self, real, fake, labels=None, *, training=True):
         labels = self._require(labels)
-        real_logits, real_classes = self._logits(real, labels, training=True)
-        fake_logits, fake_classes = self._logits(fake, labels, training=True)
+        real_logits, real_classes = self._logits(real, labels, training=training)
+        fake_logits, fake_classes = self._logits(fake, labels, training=training)
         loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
         if real_classes is not None:
             loss += self._classification(labels, real_classes) + self._classification(labels, fake_classes)
         judge = lambda samples: self._judge(samples, labels)  # noqa: E731
-        return loss + self.penalties(real, fake, judge=judge), {
+        return loss + (self.penalties(real, fake, judge=judge) if training else 0.0), {
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
@@ -222,9 +223,9 @@ class ConditionalGAN(GAN):
             return self.discriminator([samples, labels], training=False)
         return self.discriminator(samples, training=False)[:, :1]
 
-    def generator_loss(self, fake, labels=None):
+    def generator_loss(self, fake, labels=None, *, training=True):
         labels = self._require(labels)
-        logits, classes = self._logits(fake, labels, training=True)
+        logits, classes = self._logits(fake, labels, training=training)
         loss = self.adversarial_loss.generator(logits)
         if classes is not None:
             loss += self._classification(labels, classes)

@@ -97,24 +97,24 @@ class MixtureGAN(GAN):
     def _real_labels(self, batch_size):
         return ops.full((batch_size,), self.num_generators, dtype="int32")
 
-    def discriminator_loss(self, real, fake, labels=None):
+    def discriminator_loss(self, real, fake, labels=None, *, training=True):
         batch_size = ops.shape(real)[0]
-        real_logits = self.critic(real, training=True)
-        fake_logits = self.critic(fake, training=True)
+        real_logits = self.critic(real, training=training)
+        fake_logits = self.critic(fake, training=training)
         # Sample i of a generated batch comes from generator i mod K (PickByPosition).
         fake_labels = ops.cast(ops.mod(ops.arange(batch_size), self.num_generators), "int32")
         loss = self._cross_entropy(self._real_labels(batch_size), real_logits) + self._cross_entropy(
             fake_labels, fake_logits
         )
         real_probability = lambda logits: ops.mean(ops.softmax(logits)[:, self.num_generators])  # noqa: E731
-        return loss + self.penalties(real, fake), {
+        return loss + (self.penalties(real, fake) if training else 0.0), {
             "d_real": real_probability(real_logits),
             "d_fake": real_probability(fake_logits),
         }
 
-    def generator_loss(self, fake, labels=None):
+    def generator_loss(self, fake, labels=None, *, training=True):
         batch_size = ops.shape(fake)[0]
-        logits = self.critic(fake, training=True)
+        logits = self.critic(fake, training=training)
         return self._cross_entropy(self._real_labels(batch_size), logits), {}
 
     def get_config(self):
