@@ -11,6 +11,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 import ganzoo
 
@@ -190,3 +191,37 @@ class GANConformance:
         # The seed matters: another seed gives another initial generator.
         initial = [self.compiled_model(seed=s).generate(6, seed=1) for s in (3, 4)]
         assert np.abs(initial[0] - initial[1]).max() > 1e-2
+
+    def test_standard_keras_callbacks_work_and_keep_the_learning_rate_ratio(self, tmp_path):
+        model = self.trained()["model"]  # runs last: it trains the shared model further
+        d, g = model.d_optimizer, model.g_optimizer
+        d.learning_rate, g.learning_rate = 4e-4, 1e-4  # two time scales, D/G = 4
+        csv, best = tmp_path / "log.csv", tmp_path / "best.keras"
+        callbacks = [
+            keras.callbacks.CSVLogger(str(csv)),
+            keras.callbacks.ModelCheckpoint(str(best), monitor="g_loss", mode="min"),
+            keras.callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True),
+            keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+            keras.callbacks.EarlyStopping(monitor="g_loss", mode="min", patience=5),
+            keras.callbacks.TerminateOnNaN(),
+            # An absolute schedule: it sets the generator's rate, and D keeps 4x it.
+            keras.callbacks.LearningRateScheduler(lambda epoch: 5e-5 / (epoch + 1)),
+        ]
+        history = model.fit(self.data(), self.make_labels(N_SAMPLES), batch_size=BATCH_SIZE,
+                            epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
+        assert len(history.history["g_loss"]) == 2
+        assert float(keras.ops.convert_to_numpy(g.learning_rate)) == pytest.approx(2.5e-5)
+        assert float(keras.ops.convert_to_numpy(d.learning_rate)) == pytest.approx(1e-4)
+        rows = csv.read_text(encoding="utf-8").splitlines()
+        assert len(rows) == 3 and "d_loss" in rows[0] and "g_loss" in rows[0]
+        assert ganzoo.load_model(best).latent_dim == model.latent_dim
+        assert (tmp_path / "w.weights.h5").is_file()
+
+        # ReduceLROnPlateau halves both rates after the second epoch (the first sets the best;
+        # nothing improves by 1e9): the ratio survives.
+        plateau = keras.callbacks.ReduceLROnPlateau(monitor="g_loss", mode="min", factor=0.5, patience=0,
+                                                    min_delta=1e9, min_lr=0.0)
+        model.fit(self.data(), self.make_labels(N_SAMPLES), batch_size=BATCH_SIZE, epochs=2,
+                  shuffle=False, verbose=0, callbacks=[plateau])
+        assert float(keras.ops.convert_to_numpy(g.learning_rate)) == pytest.approx(1.25e-5)
+        assert float(keras.ops.convert_to_numpy(d.learning_rate)) == pytest.approx(5e-5)

@@ -8,7 +8,7 @@ from keras import ops
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
-from ganzoo.models import ema, random_streams, validation
+from ganzoo.models import ema, learning_rates, random_streams, validation
 from ganzoo.models.sampling import check_int, generate
 from ganzoo.backend.gradients import (
     constant, forward, minimize, minimize_through, stateless_test_step, stateless_train_step,
@@ -338,7 +338,8 @@ class GAN(keras.Model):
         discriminator has never been updated, on the first batches of `x`.
         When training ends, before other callbacks' `on_train_end`, the EMA
         generator's batch-norm statistics are re-estimated
-        (`recompute_ema_statistics`).
+        (`recompute_ema_statistics`). Learning-rate callbacks keep the
+        discriminator/generator rate ratio (`learning_rates.KeepRateRatio`).
         """
         self._check_compiled()
         if self.d_pretrain_steps and _as_int(self.d_optimizer.iterations) == 0:
@@ -359,8 +360,10 @@ class GAN(keras.Model):
             history = super().fit(x, *args, **kwargs)
             self.recompute_ema_statistics()
             return history
-        # First in the list, so other callbacks' on_train_end (final sample grids) see the result.
-        kwargs["callbacks"] = [ema.RecomputeStatistics(), *(kwargs.get("callbacks") or [])]
+        # First in the list, so other callbacks' on_train_end (final sample grids) see the result;
+        # the rate keeper last, after any callback that changes learning rates.
+        kwargs["callbacks"] = [ema.RecomputeStatistics(), *(kwargs.get("callbacks") or []),
+                               learning_rates.KeepRateRatio()]
         return super().fit(x, *args, **kwargs)
 
     def _retrace(self, *, pretraining):
