@@ -65,6 +65,8 @@ def _parser():
     train.add_argument("--resume", action="store_true",
                        help="continue the run in the run directory from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="write TensorBoard event files to <run>/tb (sets output.tensorboard)")
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
     sample.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
@@ -215,9 +217,16 @@ def _train(args):
     if args.steps_per_epoch:
         train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
     output = dataclasses.replace(config.output, dir=args.out) if args.out else config.output
+    if args.tensorboard:
+        output = dataclasses.replace(output, tensorboard=True)
     config = dataclasses.replace(config, train=train, output=output)
     if args.resume and args.force:
         raise UsageError("--resume continues a run and --force replaces it; pass one of them.")
+    if output.tensorboard:
+        from ganzoo import tensorboard
+
+        if tensorboard.unavailable():
+            raise UsageError(tensorboard.unavailable() + ".")
     # Check before the slow part, so a bad output path fails at once.
     if args.resume:
         run.check_resumable(config, config.run_dir)

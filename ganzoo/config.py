@@ -138,6 +138,8 @@ class OutputConfig:
     dir: Optional[str] = _field(None, help="run directory; default runs/<name>")
     sample_every: int = _field(1, minimum=1, help="epochs between sample grids")
     samples: int = _field(64, minimum=1, help="samples per grid")
+    tensorboard: bool = _field(
+        False, help="write TensorBoard event files to <run>/tb: scalars per step and epoch, sample grids")
 
 
 @dataclasses.dataclass
@@ -267,12 +269,13 @@ def _check_value(key, value, hint, minimum):
         except ValueError:
             pass
     expected = {int: "an integer", float: "a number", str: "a string", dict: "a mapping",
-                list: "a list"}[kind]
-    ok = (
-        isinstance(value, kind) and not isinstance(value, bool)
-        if kind is not float
-        else isinstance(value, (int, float)) and not isinstance(value, bool)
-    )
+                list: "a list", bool: "true or false"}[kind]
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind) and not isinstance(value, bool)
     if not ok:
         raise ConfigError(f"Key {key!r} must be {expected}, got {_describe(value)}.")
     if minimum is not None and value < minimum:

@@ -215,8 +215,13 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         checkpoint.MergePartialEpoch(saver),
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
                              n=config.output.samples, centers=centers),
-        saver,
     ]
+    if config.output.tensorboard:
+        from ganzoo import tensorboard  # pylint: disable=import-outside-toplevel
+
+        fit_callbacks += tensorboard.callbacks(os.path.join(out, "tb"), every=config.output.sample_every,
+                                               n=config.output.samples, centers=centers)
+    fit_callbacks.append(saver)
     # A part-done epoch first finishes its remaining steps, then whole epochs follow.
     legs = [(epoch, epoch + 1, steps - step)] if step else []
     legs.append((epoch + bool(step), train_config.epochs, steps))
