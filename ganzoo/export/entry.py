@@ -35,6 +35,7 @@ import keras
 import yaml
 
 from ganzoo import plots, presets
+from ganzoo.files import write_text_atomically
 from ganzoo.models import sampling
 from ganzoo.export.errors import ExportError
 from ganzoo.export.fingerprint import fingerprint
@@ -339,14 +340,5 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     for name, text in (("metrics.json", json.dumps(report, indent=2)),
                        (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
                        ("MODEL_CARD.md", card)):
-        _replace_text(os.path.join(folder, name), text)
+        write_text_atomically(os.path.join(folder, name), text)
     return report
-
-
-def _replace_text(path, text):
-    """Writes `text` to a temporary file beside `path`, then moves it into place."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)

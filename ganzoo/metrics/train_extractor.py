@@ -28,8 +28,9 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
+
+from ganzoo.files import write_atomically
 
 # (dataset, judge): epochs, batch size, peak learning rate, seed, shift in pixels, mirror.
 RECIPES = {
@@ -55,19 +56,6 @@ def parse_args(argv=None):
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
     return args
-
-
-def _write_atomically(path: str, write) -> None:
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; these ship in the package
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _trainer(model, recipe, steps, seed):
@@ -148,14 +136,14 @@ def train(dataset: str, judge: str = "cnn", epochs: int | None = None, seed: int
     # Ship the network without its optimizer state (a third of the size): an uncompiled
     # model over the same layers.
     inference = keras.Model(model.inputs, model.outputs, name=model.name)
-    _write_atomically(os.path.join(out, f"{dataset}_{judge}.keras"), inference.save)
+    write_atomically(os.path.join(out, f"{dataset}_{judge}.keras"), inference.save)
 
     def write_json(path):
         with open(path, "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2)
             f.write("\n")
 
-    _write_atomically(os.path.join(out, f"{dataset}_{judge}.json"), write_json)
+    write_atomically(os.path.join(out, f"{dataset}_{judge}.json"), write_json)
     metadata["saved"] = True
     return metadata
 
