@@ -31,9 +31,12 @@ import os
 import sys
 import sysconfig
 import typing
-from typing import Optional
+from typing import Annotated, Optional
 
 import yaml
+
+from ganzoo import arguments
+from ganzoo.arguments import LatentSize, Length, PackSize, Pattern
 
 _CHECKOUT_ZOO_CONFIGS = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo_configs")
@@ -77,8 +80,19 @@ class ConfigError(ValueError):
     """A configuration problem, described in one line."""
 
 
-def _field(default=dataclasses.MISSING, *, minimum=None, help=""):
-    metadata = {"minimum": minimum, "help": help}
+# `name` names the run folder (runs/<name>) and the Keras model.
+_NAME_RULE = "a path-safe name: up to 128 letters, digits, '_', '-' or '.', the first a letter or digit"
+
+
+def _field(default=dataclasses.MISSING, *, minimum=None, maximum=None, help="", **exclusive):
+    """A config field; `minimum`, `maximum`, `exclusive_minimum` and `exclusive_maximum` bound it.
+
+    The bounds become an `arguments.Range` checked on load, as do the
+    `typing.Annotated` markers of the field's type.
+    """
+    bounds = {"minimum": minimum, "maximum": maximum, **exclusive}
+    given = any(bound is not None for bound in bounds.values())
+    metadata = {"range": arguments.Range(**bounds) if given else None, "help": help}
     if isinstance(default, dict):
         return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -89,18 +103,21 @@ class ModelConfig:
     """The GAN: network family, latent size, loss and schedule."""
 
     family: str = _field(help="network family: dcgan or mlp")
-    latent_dim: int = _field(100, minimum=1)
+    latent_dim: LatentSize = _field(100)
     loss: str = _field("non_saturating")
-    d_steps_per_g_step: int = _field(1, minimum=1)
-    d_pretrain_steps: int = _field(0, minimum=0)
-    gradient_penalty_weight: float = _field(0.0, minimum=0.0, help="WGAN-GP weight (10 in the paper)")
-    r1_weight: float = _field(0.0, minimum=0.0, help="R1 gamma")
-    ema_decay: Optional[float] = _field(None, minimum=0.0, help="EMA of generator weights, e.g. 0.999")
-    augment: Optional[list] = _field(None, help="DiffAugment transforms, e.g. [translation]")
-    pack: int = _field(1, minimum=1, help="PacGAN: samples per discriminator input")
-    num_generators: int = _field(1, minimum=1, help="MAD-GAN: a mixture of K generators")
+    d_steps_per_g_step: int = _field(1, minimum=1, maximum=1000)
+    d_pretrain_steps: int = _field(0, minimum=0, maximum=1_000_000)
+    gradient_penalty_weight: float = _field(
+        0.0, minimum=0.0, maximum=10_000.0, help="WGAN-GP weight (10 in the paper)")
+    r1_weight: float = _field(0.0, minimum=0.0, maximum=10_000.0, help="R1 gamma")
+    ema_decay: Optional[float] = _field(
+        None, exclusive_minimum=0.0, exclusive_maximum=1.0, help="EMA of generator weights, e.g. 0.999")
+    augment: Optional[Annotated[list[str], Length(maximum=16)]] = _field(
+        None, help="DiffAugment transforms, e.g. [translation]")
+    pack: PackSize = _field(1, help="PacGAN: samples per discriminator input")
+    num_generators: int = _field(1, minimum=1, maximum=64, help="MAD-GAN: a mixture of K generators")
     conditional: Optional[str] = _field(None, help="class-conditional GAN head: projection or acgan")
-    classification_weight: float = _field(1.0, minimum=0.0, help="ACGAN class-loss weight")
+    classification_weight: float = _field(1.0, minimum=0.0, maximum=10_000.0, help="ACGAN class-loss weight")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -109,35 +126,48 @@ class ModelConfig:
 class DataConfig:
     """The training data."""
 
-    dataset: str = _field(help="a name from ganzoo.data.available() or tfds:<name>")
-    batch_size: int = _field(64, minimum=1)
-    limit: Optional[int] = _field(None, minimum=1, help="use only the first N examples")
+    dataset: str = _field(help="a name from ganzoo.data.available(), tfds:<name> or folder:PATH")
+    batch_size: int = _field(64, minimum=1, maximum=65536)
+    limit: Optional[int] = _field(None, minimum=1, maximum=10**9, help="use only the first N examples")
+    image_size: Optional[list] = _field(None, help="folder: datasets: [height, width] (default [32, 32])")
+    channels: Optional[int] = _field(None, minimum=1, help="folder: datasets: 1 (grayscale) or 3 (RGB, default)")
+    resize: Optional[str] = _field(None, help="folder: datasets: crop (default: centre-crop, then resize) or stretch")
+
+    def options(self):
+        """The dataset options given (``image_size``, ``channels``, ``resize``), for `ganzoo.data`."""
+        given = {"image_size": self.image_size, "channels": self.channels, "resize": self.resize}
+        return {key: value for key, value in given.items() if value is not None}
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Optimisation: epochs, the two Adam optimizers, the seed."""
 
-    epochs: int = _field(10, minimum=1)
-    steps_per_epoch: Optional[int] = _field(None, minimum=1)
-    d_learning_rate: float = _field(2e-4, minimum=0.0)
-    g_learning_rate: float = _field(2e-4, minimum=0.0)
-    beta_1: float = _field(0.5, minimum=0.0)
-    beta_2: float = _field(0.999, minimum=0.0)
-    seed: int = _field(0, minimum=0)
+    epochs: int = _field(10, minimum=1, maximum=1_000_000)
+    steps_per_epoch: Optional[int] = _field(None, minimum=1, maximum=10_000_000)
+    d_learning_rate: float = _field(2e-4, minimum=0.0, maximum=1.0)
+    g_learning_rate: float = _field(2e-4, minimum=0.0, maximum=1.0)
+    beta_1: float = _field(0.5, minimum=0.0, exclusive_maximum=1.0)
+    beta_2: float = _field(0.999, minimum=0.0, exclusive_maximum=1.0)
+    # Every backend's seeds are 32-bit (torch: signed); augmentation adds its transform index.
+    seed: int = _field(0, minimum=0, maximum=10**9)
     checkpoint_every: Optional[int] = _field(
-        None, minimum=1, help="also checkpoint every N steps inside an epoch (default: epoch ends only)")
+        None, minimum=1, maximum=10_000_000,
+        help="also checkpoint every N steps inside an epoch (default: epoch ends only)")
     checkpoint_every_epochs: int = _field(
-        1, minimum=1, help="checkpoint at every N-th epoch end (and always at the last)")
+        1, minimum=1, maximum=1_000_000, help="checkpoint at every N-th epoch end (and always at the last)")
+    from_preset: Optional[Annotated[str, Pattern(r"[^\x00]+", "a preset name or folder")]] = _field(
+        None, help="fine-tune: start from this preset's networks (name or folder; same model section)")
 
 
 @dataclasses.dataclass
 class OutputConfig:
     """Where and how often results are written."""
 
-    dir: Optional[str] = _field(None, help="run directory; default runs/<name>")
-    sample_every: int = _field(1, minimum=1, help="epochs between sample grids")
-    samples: int = _field(64, minimum=1, help="samples per grid")
+    dir: Optional[Annotated[str, Pattern(r"[^\x00]*", "a path without NUL characters")]] = _field(
+        None, help="run directory; default runs/<name>")
+    sample_every: int = _field(1, minimum=1, maximum=1_000_000, help="epochs between sample grids")
+    samples: int = _field(64, minimum=1, maximum=10_000, help="samples per grid")
     tensorboard: bool = _field(
         False, help="write TensorBoard event files to <run>/tb: scalars per step and epoch, sample grids")
 
@@ -146,7 +176,7 @@ class OutputConfig:
 class Config:
     """A whole training configuration (one zoo entry)."""
 
-    name: str = _field()
+    name: Annotated[str, Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", _NAME_RULE)] = _field()
     model: ModelConfig = _field()
     data: DataConfig = _field()
     description: str = _field("")
@@ -223,24 +253,27 @@ def load(name_or_path):
 
 def from_dict(raw):
     """Builds a validated `Config` from plain data (e.g. parsed YAML)."""
-    config = _build(Config, raw, "")
-    _check_names(config)
+    try:
+        config = _build(Config, raw, "")
+        _check_names(config)
+    except arguments.ArgumentError as e:
+        raise ConfigError(str(e)) from None
     return config
 
 
 def _build(cls, raw, prefix):
-    section = prefix.rstrip(".") or "the config"
+    section = f"Key {prefix.rstrip('.')!r}" if prefix else "the config"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{section} must be a mapping of keys to values, got {_describe(raw)}.")
+        raise ConfigError(f"{section} must be a mapping of keys to values, got {arguments.describe(raw)}.")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     for key in raw:
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" Did you mean '{prefix}{close[0]}'?" if close else (
                 f" Valid keys: {', '.join(fields)}."
             )
-            raise ConfigError(f"Unknown key '{prefix}{key}'.{hint}")
+            raise ConfigError(f"Unknown key {prefix + str(key)!r}.{hint}")
     values = {}
     for name, field in fields.items():
         key = prefix + name
@@ -252,56 +285,29 @@ def _build(cls, raw, prefix):
         if dataclasses.is_dataclass(hint):
             values[name] = _build(hint, raw[name], key + ".")
         else:
-            values[name] = _check_value(key, raw[name], hint, field.metadata.get("minimum"))
+            bounds = field.metadata.get("range")
+            values[name] = arguments.check_value(key, raw[name], hint, (bounds,) if bounds else ())
     return cls(**values)
 
 
-def _check_value(key, value, hint, minimum):
-    optional = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
-    kind = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
-    if value is None:
-        if optional:
-            return None
-        raise ConfigError(f"Key {key!r} must not be empty (null).")
-    if kind is float and isinstance(value, str):
-        try:  # YAML 1.1 reads 2e-4 (no dot) as a string
-            value = float(value)
-        except ValueError:
-            pass
-    expected = {int: "an integer", float: "a number", str: "a string", dict: "a mapping",
-                list: "a list", bool: "true or false"}[kind]
-    if kind is bool:
-        ok = isinstance(value, bool)
-    elif kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind) and not isinstance(value, bool)
-    if not ok:
-        raise ConfigError(f"Key {key!r} must be {expected}, got {_describe(value)}.")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"Key {key!r} must be >= {minimum}, got {value!r}.")
-    return float(value) if kind is float else value
-
-
-def _describe(value):
-    return f"{value!r} ({type(value).__name__})"
+# Builder arguments that other keys set: giving them under model.generator/discriminator is an error.
+SET_ELSEWHERE = {"name": "name", "latent_dim": "model.latent_dim", "num_outputs": "model.num_generators",
+                 "pack": "model.pack", "num_classes": "data.dataset"}
 
 
 def _check_names(config):
-    """Checks family, loss, dataset, options and builder arguments against what exists."""
+    """Checks names (family, loss, dataset, options), builder arguments and how values combine."""
     from ganzoo import augment, data, losses, models  # imports Keras: after the backend is chosen
 
     model = config.model
-    try:
-        family = models.get_family(model.family)
-        losses.get(model.loss)
-        info = data.info(config.data.dataset)
-        if model.augment:
-            augment.build_augmenter(model.augment)
-    except ValueError as e:
-        raise ConfigError(str(e).splitlines()[0]) from None
-    if model.ema_decay is not None and not 0.0 < model.ema_decay < 1.0:
-        raise ConfigError(f"Key 'model.ema_decay' must be in (0, 1), e.g. 0.999; got {model.ema_decay!r}.")
+    _named("model.family", models.get_family, model.family)
+    _named("model.loss", losses.get, model.loss)
+    options = config.data.options()
+    info = _named("data" if options else "data.dataset", data.info, config.data.dataset, **options)
+    if model.conditional is not None and config.data.dataset.startswith(data.FOLDER_PREFIX):
+        _named("data.dataset", data.folder.check, config.data.dataset, with_labels=True)
+    if model.augment:
+        _named("model.augment", augment.build_augmenter, model.augment)
     if model.family == "dcgan" and info.kind != "image":
         raise ConfigError(
             f"Key 'model.family' dcgan builds image networks, but dataset {info.name!r} holds "
@@ -314,8 +320,6 @@ def _check_names(config):
             "Key 'model.num_generators' > 1 (MAD-GAN) uses its own multi-class loss and no "
             "packing: leave 'model.loss' at non_saturating and 'model.pack' at 1."
         )
-    builders = (("generator", family.build_generator), ("discriminator", family.build_discriminator))
-    excluded = ("name", "latent_dim", "num_outputs")
     if model.conditional is not None:
         if model.conditional not in models.conditional.HEADS:
             close = difflib.get_close_matches(str(model.conditional), models.conditional.HEADS, n=1)
@@ -332,24 +336,61 @@ def _check_names(config):
             raise ConfigError(
                 f"Key 'model.conditional' needs a dataset with labels; {info.name!r} has none."
             )
-        builders = (("generator", models.conditional.build_conditional_generator),
-                    ("discriminator", family.build_discriminator))
-        excluded += ("num_classes", "pack")
     if config.data.batch_size % model.pack:
         raise ConfigError(
             f"Key 'data.batch_size' ({config.data.batch_size}) must be a multiple of "
             f"'model.pack' ({model.pack})."
         )
-    for role, builder in builders:
-        accepted = [
-            p.name
-            for p in inspect.signature(builder).parameters.values()
-            if p.kind is p.KEYWORD_ONLY and p.name not in excluded
-        ]
-        for key in getattr(config.model, role):
-            if key not in accepted:
-                close = difflib.get_close_matches(key, accepted, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else f" Valid: {', '.join(accepted)}."
-                raise ConfigError(
-                    f"Unknown key 'model.{role}.{key}' for family {config.model.family!r}.{hint}"
-                )
+    networks = builders(model)
+    for role, builder in networks.items():
+        checked = arguments.check_arguments(builder, getattr(model, role), key=f"model.{role}",
+                                            exclude=SET_ELSEWHERE, context=f" for family {model.family!r}")
+        setattr(model, role, checked)
+    _check_discriminator(config, networks["discriminator"])
+
+
+def builders(model):
+    """The network builders whose keyword arguments `model.generator` and `model.discriminator` hold.
+
+    Args:
+        model: A `ModelConfig` of a known family.
+
+    Returns:
+        ``{"generator": function, "discriminator": function}``; their annotated
+        keyword arguments, less `SET_ELSEWHERE`, are what the config may set.
+    """
+    from ganzoo import models  # imports Keras: after the backend is chosen
+
+    family = models.get_family(model.family)
+    generator = family.build_generator
+    if model.conditional is not None:
+        generator = models.conditional.build_conditional_generator
+    return {"generator": generator, "discriminator": family.build_discriminator}
+
+
+def _named(key, check, *args, **kwargs):
+    """Calls a name check (a function raising ValueError) and names `key` in its error."""
+    try:
+        return check(*args, **kwargs)
+    except ValueError as e:
+        raise ConfigError(f"Key {key!r}: {str(e).splitlines()[0]}") from None
+
+
+def _check_discriminator(config, builder):
+    """Checks the discriminator arguments that must agree with each other and with the batch size."""
+    from ganzoo.models import dcgan  # imports Keras: after the backend is chosen
+
+    given = config.model.discriminator
+    if builder is dcgan.build_discriminator:
+        _named("model.discriminator", dcgan.resolve_batch_norm, given.get("batch_norm"),
+               given.get("spectral_norm", False))
+    if given.get("minibatch_stddev"):
+        group_size = given.get("minibatch_group_size",
+                               inspect.signature(builder).parameters["minibatch_group_size"].default)
+        batch = config.data.batch_size // config.model.pack  # the discriminator judges packs
+        if batch % min(group_size, batch):
+            raise ConfigError(
+                f"Key 'data.batch_size' ({config.data.batch_size}) gives discriminator batches of {batch}, "
+                f"not a multiple of 'model.discriminator.minibatch_group_size' ({group_size}); use a "
+                f"batch size that is a multiple of {group_size * config.model.pack}."
+            )

@@ -1,10 +1,14 @@
 """Config loading and validation: every zoo config is valid, every bad one is one clear line."""
 
+import dataclasses
 import os
+import types
+import typing
 
 import pytest
+import yaml
 
-from ganzoo import config
+from ganzoo import arguments, config, models
 
 BAD = os.path.join(os.path.dirname(__file__), "bad_configs")
 
@@ -20,7 +24,10 @@ BAD_CASES = {
     "unknown_loss.yaml": ["wasserstien"],
     "lr_string.yaml": ["train.d_learning_rate", "number", "fast"],
     "missing_model.yaml": ["Missing required key", "model"],
+    "output_activation_unknown.yaml": ["model.generator.output_activation", "'abc'", "'tanh'", "null"],
+    "hidden_units_too_large.yaml": ["model.generator.hidden_units[1]", "'1e30'", ">= 1 and <= 65536"],
 }
+MLP_ON_RING8 = {"name": "x", "model": {"family": "mlp"}, "data": {"dataset": "ring8"}}
 
 
 @pytest.mark.parametrize("name", config.zoo_config_names())
@@ -69,3 +76,116 @@ def test_bool_is_not_an_integer():
             {"name": "x", "model": {"family": "mlp"}, "data": {"dataset": "ring8"},
              "train": {"epochs": True}}
         )
+
+
+def _declared(hint, markers=()):
+    """(the type, its markers) of an annotation, through Annotated and Optional."""
+    if typing.get_origin(hint) is typing.Annotated:
+        base, *more = typing.get_args(hint)
+        return _declared(base, (*markers, *more))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return _declared(next(a for a in typing.get_args(hint) if a is not type(None)), markers)
+    return hint, markers
+
+
+def _bounded_keys():
+    """(path, type, largest allowed value) of every config field and builder argument with a maximum."""
+    sections = [((), config.Config)]
+    while sections:
+        prefix, cls = sections.pop()
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for field in dataclasses.fields(cls):
+            kind, markers = _declared(hints[field.name], (field.metadata.get("range"),))
+            if dataclasses.is_dataclass(kind):
+                sections.append(((*prefix, field.name), kind))
+            for marker in markers:
+                if isinstance(marker, arguments.Range) and marker.maximum is not None:
+                    yield (*prefix, field.name), kind, marker.maximum
+    for family, dataset in (("mlp", "ring8"), ("dcgan", "digits")):
+        module = models.get_family(family)
+        for role, builder in (("generator", module.build_generator), ("discriminator", module.build_discriminator)):
+            for name, hint in arguments.keyword_hints(builder, config.SET_ELSEWHERE).items():
+                kind, markers = _declared(hint)
+                for marker in markers:
+                    if isinstance(marker, arguments.Range) and marker.maximum is not None:
+                        yield ("model", role, name, family, dataset), kind, marker.maximum
+
+
+def _with(path, value):
+    raw = {"name": "x", "model": {"family": "mlp"}, "data": {"dataset": "ring8"}}
+    if len(path) == 5:  # a builder argument of a family, on a dataset it builds for
+        *path, raw["model"]["family"], raw["data"]["dataset"] = path
+    parent = raw
+    for key in path[:-1]:
+        parent = parent.setdefault(key, {})
+    parent[path[-1]] = value
+    return raw
+
+
+BOUNDED = list(_bounded_keys())
+
+
+def test_sizes_and_rates_have_declared_upper_bounds():
+    keys = {".".join(path[:3]) for path, _, _ in BOUNDED}
+    for key in ("model.latent_dim", "model.pack", "model.num_generators", "data.batch_size", "data.limit",
+                "train.epochs", "train.steps_per_epoch", "train.d_learning_rate", "train.seed",
+                "output.samples", "model.generator.base_filters", "model.generator.hidden_units",
+                "model.discriminator.base_filters", "model.discriminator.minibatch_group_size"):
+        assert key in keys, key
+
+
+@pytest.mark.parametrize("path, kind, maximum", BOUNDED, ids=[".".join(path) for path, _, _ in BOUNDED])
+def test_the_largest_allowed_value_loads_and_the_next_is_one_clear_line(path, kind, maximum):
+    listed = typing.get_origin(kind) in (list, tuple)  # a bound of each item: [maximum]
+    largest = int(maximum) if (typing.get_args(kind) or (kind,))[0] is int else maximum
+    too_large = largest + 1 if isinstance(largest, int) else largest * 1.5
+    if path[:3] == ("data", "batch_size") or path[:2] == ("model", "pack"):
+        config.from_dict(_with(path, largest))  # batch_size 65536 is a multiple of pack 1, pack 64 of 64
+    else:
+        config.from_dict(_with(path, [largest] if listed else largest))
+    with pytest.raises(config.ConfigError) as error:
+        config.from_dict(_with(path, [too_large] if listed else too_large))
+    key = ".".join(path[:3]) + ("[0]" if listed else "")
+    assert f"Key '{key}' must be" in str(error.value) and f"<= {maximum}" in str(error.value)
+
+
+def test_nan_and_infinity_are_refused():
+    for value in (float("nan"), float("inf"), "-inf", yaml.safe_load("-.inf"), 10**400):
+        with pytest.raises(config.ConfigError, match="train.g_learning_rate.*finite number"):
+            config.from_dict({**MLP_ON_RING8, "train": {"g_learning_rate": value}})
+
+
+def test_builder_values_are_checked_and_lists_stand_for_tuples():
+    entry = config.from_dict({**MLP_ON_RING8, "model": {
+        "family": "mlp", "generator": {"hidden_units": [8, 4], "output_activation": "sigmoid"},
+        "discriminator": {"hidden_units": (16,), "dropout": "5e-1"}}})
+    assert entry.model.generator == {"hidden_units": [8, 4], "output_activation": "sigmoid"}
+    assert entry.model.discriminator == {"hidden_units": [16], "dropout": 0.5}
+    bad = {("generator", "hidden_units"): [8] * 17, ("discriminator", "dropout"): 1.0,
+           ("discriminator", "pack"): 2, ("generator", "batch_norm"): "yes please"}
+    words = {"hidden_units": "at most 16 items", "dropout": "< 1.0", "pack": "set by 'model.pack'",
+             "batch_norm": "true or false"}
+    for (role, key), value in bad.items():
+        with pytest.raises(config.ConfigError, match=f"model.{role}.{key}.*{words[key]}"):
+            config.from_dict({**MLP_ON_RING8, "model": {"family": "mlp", role: {key: value}}})
+
+
+def test_arguments_that_must_agree_are_checked_together():
+    with pytest.raises(config.ConfigError, match="batch_norm=True and spectral_norm=True"):
+        config.from_dict({"name": "x", "model": {"family": "dcgan", "discriminator": {
+            "batch_norm": True, "spectral_norm": True}}, "data": {"dataset": "digits"}})
+    with pytest.raises(config.ConfigError, match="data.batch_size.*minibatch_group_size.*multiple of 8"):
+        config.from_dict({"name": "x", "model": {"family": "mlp", "pack": 2, "discriminator": {
+            "minibatch_stddev": True}}, "data": {"dataset": "ring8", "batch_size": 12}})
+
+
+@pytest.mark.parametrize("name", ["../run", "a/b", "", ".hidden", "x" * 129])
+def test_name_is_path_safe(name):
+    with pytest.raises(config.ConfigError, match="Key 'name' must be a path-safe name"):
+        config.from_dict({**MLP_ON_RING8, "name": name})
+
+
+def test_every_builder_argument_is_declared():
+    for builder in (models.dcgan.build_generator, models.dcgan.build_discriminator, models.mlp.build_generator,
+                    models.mlp.build_discriminator, models.conditional.build_conditional_generator):
+        assert arguments.keyword_hints(builder)  # raises TypeError on an undeclared keyword

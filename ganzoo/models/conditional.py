@@ -20,9 +20,12 @@ on the DCGAN feature stack (`ganzoo.models.dcgan.discriminator_features`):
 batch's labels, so both sides see the data's class balance.
 """
 
+from typing import Optional
+
 import keras
 from keras import layers, ops
 
+from ganzoo.arguments import Filters, LatentSize
 from ganzoo.layers import spectral_normalized
 from ganzoo.models import dcgan
 from ganzoo.models.base import GAN
@@ -32,7 +35,13 @@ HEADS = ("projection", "acgan")
 
 
 def build_conditional_generator(
-    image_shape, *, latent_dim, num_classes, embedding_dim=None, base_filters=64, name="generator"
+    image_shape,
+    *,
+    latent_dim: LatentSize,
+    num_classes: int,
+    embedding_dim: Optional[LatentSize] = None,
+    base_filters: Filters = 64,
+    name: str = "generator",
 ):
     """Builds a conditional DCGAN generator: `[z, label] -> image` in [-1, 1].
 

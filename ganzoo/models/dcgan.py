@@ -6,9 +6,12 @@ it with stride-2 transposed convolutions, halving the filters each time; the
 discriminator mirrors it with stride-2 convolutions.
 """
 
+from typing import Optional
+
 import keras
 from keras import layers
 
+from ganzoo.arguments import Filters, GroupSize, LatentSize, PackSize
 from ganzoo.layers import (BatchNormalization, Conv2D, Conv2DTranspose, MinibatchStdDev, packed_shape,
                            spectral_normalized)
 
@@ -38,7 +41,9 @@ def upsampling_plan(image_shape):
     return height, width, n
 
 
-def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="generator"):
+def build_generator(
+    image_shape, *, latent_dim: LatentSize = 100, base_filters: Filters = 64, name: str = "generator"
+):
     """Builds the DCGAN generator: latent -> image in [-1, 1].
 
     Args:
@@ -70,14 +75,14 @@ def build_generator(image_shape, *, latent_dim=100, base_filters=64, name="gener
 def build_discriminator(
     image_shape,
     *,
-    base_filters=64,
-    batch_norm=None,
-    spectral_norm=False,
-    minibatch_stddev=False,
-    minibatch_group_size=4,
-    pack=1,
-    num_outputs=1,
-    name="discriminator",
+    base_filters: Filters = 64,
+    batch_norm: Optional[bool] = None,
+    spectral_norm: bool = False,
+    minibatch_stddev: bool = False,
+    minibatch_group_size: GroupSize = 4,
+    pack: PackSize = 1,
+    num_outputs: int = 1,
+    name: str = "discriminator",
 ):
     """Builds the DCGAN discriminator: image (or pack of images) -> one logit.
 
@@ -118,23 +123,18 @@ def discriminator_features(
     images,
     image_shape,
     *,
-    base_filters=64,
-    batch_norm=None,
-    spectral_norm=False,
-    minibatch_stddev=False,
-    minibatch_group_size=4,
+    base_filters: Filters = 64,
+    batch_norm: Optional[bool] = None,
+    spectral_norm: bool = False,
+    minibatch_stddev: bool = False,
+    minibatch_group_size: GroupSize = 4,
 ):
     """The discriminator's strided-conv stack on the symbolic `images`, flattened.
 
     Shared by `build_discriminator` and the conditional discriminators of
     `ganzoo.models.conditional`; the arguments are `build_discriminator`'s.
     """
-    if batch_norm and spectral_norm:
-        raise ValueError(
-            "batch_norm=True and spectral_norm=True do not combine; leave batch_norm "
-            "unset (or False) when using spectral_norm."
-        )
-    batch_norm = not spectral_norm if batch_norm is None else batch_norm
+    batch_norm = resolve_batch_norm(batch_norm, spectral_norm)
     _, _, n_up = upsampling_plan(image_shape)
     x = images
     for i in range(max(n_up, 2)):
@@ -146,3 +146,17 @@ def discriminator_features(
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)
     return layers.Flatten()(x)
+
+
+def resolve_batch_norm(batch_norm, spectral_norm):
+    """The discriminator's batch-norm switch: `batch_norm`, or when None, "on unless `spectral_norm`".
+
+    Raises:
+        ValueError: if both are True (the config check calls this too).
+    """
+    if batch_norm and spectral_norm:
+        raise ValueError(
+            "batch_norm=True and spectral_norm=True do not combine; leave batch_norm "
+            "unset (or False) when using spectral_norm."
+        )
+    return not spectral_norm if batch_norm is None else batch_norm

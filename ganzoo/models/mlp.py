@@ -2,21 +2,23 @@
 
 import math
 import random
+from typing import Annotated, Optional
 
 import keras
 from keras import layers
 
+from ganzoo.arguments import GroupSize, HiddenUnits, LatentSize, OneOf, PackSize, Range
 from ganzoo.layers import BatchNormalization, MinibatchStdDev, packed_shape, spectral_normalized
 
 
 def build_generator(
     sample_shape,
     *,
-    latent_dim=2,
-    hidden_units=(128, 128),
-    output_activation="tanh",
-    batch_norm=False,
-    name="generator",
+    latent_dim: LatentSize = 2,
+    hidden_units: HiddenUnits = (128, 128),
+    output_activation: Annotated[Optional[str], OneOf("tanh", "sigmoid", "linear", None)] = "tanh",
+    batch_norm: bool = False,
+    name: str = "generator",
 ):
     """Builds an MLP generator: latent -> sample of `sample_shape`.
 
@@ -24,8 +26,8 @@ def build_generator(
         sample_shape: Shape of one sample, e.g. (2,) for points or (8, 8, 1).
         latent_dim: Size of the latent input.
         hidden_units: Width of each hidden ReLU layer.
-        output_activation: "tanh" for data in [-1, 1] (images), None for
-            unbounded data (2-D mixtures).
+        output_activation: "tanh" for data in [-1, 1] (images), None (or
+            "linear") for unbounded data (2-D mixtures), "sigmoid" for [0, 1].
         batch_norm: Batch normalization before each hidden activation.
         name: Model name.
 
@@ -47,14 +49,14 @@ def build_generator(
 def build_discriminator(
     sample_shape,
     *,
-    hidden_units=(128, 128),
-    dropout=0.0,
-    spectral_norm=False,
-    minibatch_stddev=False,
-    minibatch_group_size=4,
-    pack=1,
-    num_outputs=1,
-    name="discriminator",
+    hidden_units: HiddenUnits = (128, 128),
+    dropout: Annotated[float, Range(0.0, exclusive_maximum=1.0)] = 0.0,
+    spectral_norm: bool = False,
+    minibatch_stddev: bool = False,
+    minibatch_group_size: GroupSize = 4,
+    pack: PackSize = 1,
+    num_outputs: int = 1,
+    name: str = "discriminator",
 ):
     """Builds an MLP discriminator: sample (or pack of samples) -> one logit.
 
