@@ -8,24 +8,44 @@ from ganzoo.runtime import TFLiteGenerator
 
 generator = TFLiteGenerator("exported/dcgan_digits/generator.tflite")
 images = generator.generate(16, seed=0)   # the same latents as GAN.generate(16, seed=0)
+
+conditional = TFLiteGenerator("exported/cgan_fashion_mnist/generator_int8.tflite")
+shoes = conditional.generate(16, labels=7, seed=0)   # as GAN.generate(16, labels=7, seed=0)
 ```
+
+Files are run through their `serve` signature, by input and output name
+(`z`, `labels` or `generator`, `images`), never by tensor order.
 
 Keep it that way: it is tested in a process where `import tensorflow` and
 `import keras` fail.
 """
 
+import json
+
 import numpy as np
+from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
+
+from ganzoo.labels import check_labels
+
+SIGNATURE = "serve"
+LATENT_INPUT = "z"
+OUTPUT = "images"
+# TFLite metadata entry of a two-input file: JSON {"name", "num_values", ...} of its integer input.
+CONDITION_METADATA = "ganzoo_condition"
 
 
 class TFLiteGenerator:
     """A generator exported by `ganzoo.export.export_generator`, run with LiteRT.
 
-    The model's batch dimension is dynamic: the input is resized to each
-    batch's size, and the tensors are reallocated only when that size changes.
-    Quantized (int8/uint8) inputs and outputs are converted with the tensors'
-    quantization parameters; a uint8 output without them (an export made with
-    `uint8_output=True`) is returned as uint8 pixels.
+    The file is run through its `serve` signature runner, by input name: `z`
+    (float32 latents) and, for a conditional or MAD-GAN export, an int32
+    input (`labels`, or `generator`: which generator of the mixture draws
+    each sample) whose number of values the file records in its metadata.
+    The batch dimension is dynamic: each call's inputs set it. Quantized
+    (int8/uint8) inputs and outputs are converted with the tensors'
+    quantization parameters; a uint8 output without them (an export made
+    with `uint8_output=True`) is returned as uint8 pixels.
 
     Args:
         path: Path of the `.tflite` file.
@@ -35,21 +55,31 @@ class TFLiteGenerator:
     def __init__(self, path, *, num_threads=None):
         self.path = str(path)
         try:
-            self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
-        except (ValueError, RuntimeError) as error:
+            with open(self.path, "rb") as file:
+                content = file.read()
+            interpreter = Interpreter(model_content=content, num_threads=num_threads)
+        except (OSError, ValueError, RuntimeError) as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ValueError(
                 f"cannot load {self.path!r} as a TFLite model ({reason}); give a .tflite file "
                 "written by `ganzoo export`."
             ) from None
-        inputs = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
+        signatures = interpreter.get_signature_list()
+        if SIGNATURE not in signatures:
             raise ValueError(
-                f"{self.path!r} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                "a generator has one latent input and one output."
+                f"{self.path!r} has no {SIGNATURE!r} signature (it has {sorted(signatures)}); "
+                "give a .tflite file written by `ganzoo export`."
             )
-        self._input, self._output = inputs[0], outputs[0]
+        self._runner = interpreter.get_signature_runner(SIGNATURE)
+        inputs = self._runner.get_input_details()
+        outputs = self._runner.get_output_details()
+        others = sorted(set(inputs) - {LATENT_INPUT})
+        if LATENT_INPUT not in inputs or len(others) > 1 or list(outputs) != [OUTPUT]:
+            raise ValueError(
+                f"{self.path!r}'s {SIGNATURE!r} signature maps {sorted(inputs)} to {sorted(outputs)}; "
+                f"a generator maps {LATENT_INPUT!r} (and one integer input) to {OUTPUT!r}."
+            )
+        self._input, self._output = inputs[LATENT_INPUT], outputs[OUTPUT]
         signature = self._input["shape_signature"]
         if len(signature) != 2:
             raise ValueError(
@@ -58,7 +88,7 @@ class TFLiteGenerator:
             )
         self._latent_dim = int(signature[1])
         self._output_shape = tuple(int(d) for d in self._output["shape_signature"][1:])
-        self._batch_size = None
+        self._condition = _condition(self.path, content, others[0], inputs[others[0]]) if others else None
 
     @property
     def latent_dim(self):
@@ -77,11 +107,21 @@ class TFLiteGenerator:
             return np.dtype(np.float32)
         return np.dtype(self._output["dtype"])
 
+    @property
+    def label_input(self):
+        """Name of the integer input (`labels`, or `generator` for a MAD-GAN export), or None."""
+        return None if self._condition is None else self._condition["name"]
+
+    @property
+    def num_labels(self):
+        """Values the integer input takes (classes, or generators of a mixture), or None."""
+        return None if self._condition is None else self._condition["num_values"]
+
     def latents(self, n, seed=None):
         """The `n` standard normal latents `ganzoo.models.sampling.latents` draws for `seed`."""
         return np.random.default_rng(seed).standard_normal((n, self._latent_dim), dtype=np.float32)
 
-    def generate(self, n, seed=None, batch_size=64):
+    def generate(self, n, seed=None, batch_size=64, *, labels=None):
         """Generates `n` samples from seeded latents, `batch_size` at a time.
 
         Args:
@@ -89,36 +129,65 @@ class TFLiteGenerator:
             seed: Integer seed of the latents; the same seed gives the same
                 latents as `GAN.generate` and `ganzoo.models.sampling.latents`.
             batch_size: Latents per interpreter call (>= 1).
+            labels: Two-input files only: one label for all samples, one per
+                sample, or None to cycle through them (0, 1, ..., 0, ...), as
+                `GAN.generate` does. For a MAD-GAN export a label is the index
+                of the generator that draws the sample.
 
         Returns:
             A NumPy array of shape `(n,) + output_shape`.
+
+        Raises:
+            ValueError: for a bad count, or labels out of range, of the wrong
+                number, or given to a file without a label input.
         """
         _check_count("n", n)
         _check_count("batch_size", batch_size)
+        labels = self._labels(labels, n)
         z = self.latents(n, seed)
-        return np.concatenate([self(z[i : i + batch_size]) for i in range(0, n, batch_size)])
+        return np.concatenate([
+            self(z[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
+            for i in range(0, n, batch_size)
+        ])
 
-    def __call__(self, z):
-        """Runs the generator on a batch of latents of shape `(batch, latent_dim)`."""
+    def __call__(self, z, labels=None):
+        """Runs the generator on latents of shape `(batch, latent_dim)` (and their labels)."""
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self._latent_dim or z.shape[0] < 1:
             raise ValueError(
                 f"Expected latents of shape (batch, {self._latent_dim}) with batch >= 1, "
                 f"got {z.shape}."
             )
-        self._resize(z.shape[0])
-        self._interpreter.set_tensor(self._input["index"], _to_input(z, self._input))
-        self._interpreter.invoke()
-        return _from_output(self._interpreter.get_tensor(self._output["index"]), self._output)
+        feeds = {LATENT_INPUT: _to_input(z, self._input)}
+        labels = self._labels(labels, z.shape[0])
+        if labels is not None:
+            feeds[self._condition["name"]] = _to_input(labels, self._condition["details"])
+        return _from_output(self._runner(**feeds)[OUTPUT], self._output)
 
-    def _resize(self, batch_size):
-        if batch_size == self._batch_size:
-            return
-        self._interpreter.resize_tensor_input(
-            self._input["index"], [batch_size, self._latent_dim], strict=True
+    def _labels(self, labels, n):
+        if self._condition is None:
+            return check_labels(labels, n, None)
+        return check_labels(labels, n, self._condition["num_values"], counted=self._condition["counted"])
+
+
+def _condition(path, content, name, details):
+    """The integer input `name`'s facts, from the file's `CONDITION_METADATA` entry."""
+    model = schema.Model.GetRootAsModel(content, 0)
+    for i in range(model.MetadataLength()):
+        entry = model.Metadata(i)
+        if entry.Name().decode("utf-8") == CONDITION_METADATA:
+            facts = json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8"))
+            break
+    else:
+        facts = None
+    if facts is None or facts.get("name") != name or not np.issubdtype(details["dtype"], np.integer):
+        raise ValueError(
+            f"{path!r} takes a second input {name!r} without ganzoo's {CONDITION_METADATA!r} "
+            "metadata for it; give a .tflite file written by `ganzoo export`."
         )
-        self._interpreter.allocate_tensors()
-        self._batch_size = batch_size
+    counted = "generators" if name == "generator" else "classes"
+    return {"name": name, "num_values": int(facts["num_values"]), "counted": counted,
+            "details": details}
 
 
 def _quantization(details):

@@ -7,13 +7,11 @@ with this process's Keras generator.
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
+from export_helpers import look_trained, run_without_tensorflow_and_keras
 
 from ganzoo import models
 from ganzoo.export import FORMATS, ExportError, export_generator
@@ -37,14 +35,7 @@ def _dcgan_generator():
     generator = models.build_gan(
         "dcgan", (8, 8, 1), latent_dim=LATENT_DIM, seed=0, generator={"base_filters": 64}
     ).sampling_generator
-    rng = np.random.default_rng(1)
-    for layer in generator.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            units = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0.0, 0.1, units).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, units).astype("float32"))
-    last = generator.layers[-1]  # spread the images over [-1, 1], as a trained model's are
-    last.kernel.assign(keras.ops.convert_to_numpy(last.kernel) * 30.0)
+    look_trained(generator, generator.layers[-1])
     return generator
 
 
@@ -74,7 +65,7 @@ def test_dcgan_export_writes_every_format_and_metadata(dcgan_export):
     with open(out / "metadata.json") as file:
         assert json.load(file) == json.loads(json.dumps(metadata))
     assert list(metadata["formats"]) == list(FORMATS)
-    assert metadata["latent_dim"] == LATENT_DIM
+    assert metadata["latent_dim"] == LATENT_DIM and metadata["condition"] is None
     assert metadata["output"] == {
         "name": "images", "dtype": "float32", "shape": [None, 8, 8, 1], "transform": None,
     }
@@ -190,7 +181,7 @@ def test_uint8_output_overwrites_and_matches_keras_pixels(dcgan, tmp_path):
     assert metadata["output"]["dtype"] == "uint8"
     assert metadata["parity"] == {
         "tolerance": 1, "unit": "uint8 levels", "gated_formats": ["tflite"],
-        "num_latents": 16, "seed": 0,
+        "num_latents": 16, "seed": 0, "batch_sizes": [1, 3, 7], "labels": None,
     }
     expected = np.clip(np.round((sampling.generate(dcgan, 20, seed=5) + 1) * 127.5), 0, 255)
     pixels = TFLiteGenerator(out / "generator.tflite").generate(20, seed=5)
@@ -202,17 +193,8 @@ def test_uint8_output_overwrites_and_matches_keras_pixels(dcgan, tmp_path):
     assert np.abs(quantized.astype(int) - expected).mean() < 5
 
 
-_RUNTIME_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, sys
-
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, Block())
+_RUNTIME_SCRIPT = """
+    import json
     import numpy as np
     from ganzoo.runtime import TFLiteGenerator
 
@@ -229,16 +211,14 @@ _RUNTIME_SCRIPT = textwrap.dedent(
     loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
     print(json.dumps({"latent_dim": generator.latent_dim,
                       "output_shape": list(generator.output_shape), "loaded": loaded}))
-    """
-)
+"""
 
 
 def test_runtime_needs_neither_tensorflow_nor_keras(dcgan, dcgan_export, tmp_path):
     out, _ = dcgan_export
     result_path = tmp_path / "result.npz"
-    completed = subprocess.run(
-        [sys.executable, "-c", _RUNTIME_SCRIPT, str(out / "generator.tflite"), str(result_path)],
-        capture_output=True, text=True, check=False,
+    completed = run_without_tensorflow_and_keras(
+        _RUNTIME_SCRIPT, out / "generator.tflite", result_path
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])

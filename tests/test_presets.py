@@ -109,6 +109,27 @@ def test_shipped_conditional_preset_draws_the_requested_classes(monkeypatch):
         assert judge["metrics"]["classes_present"] == 10, name
 
 
+def test_shipped_conditional_entry_exports_take_labels_and_match_keras(monkeypatch):
+    monkeypatch.delenv(presets.ENV_DIR, raising=False)
+    from ganzoo.runtime import TFLiteGenerator
+
+    folder = os.path.join(EXPORTED, "cgan_fashion_mnist")
+    gan = ganzoo.from_preset("cgan_fashion_mnist")
+    labels = [7, 0, 3, 9, 5]
+    fp32 = TFLiteGenerator(os.path.join(folder, "generator.tflite"))
+    assert (fp32.label_input, fp32.num_labels) == ("labels", 10)
+    expected = gan.generate(5, labels=labels, seed=0)
+    np.testing.assert_allclose(fp32.generate(5, seed=0, labels=labels, batch_size=2), expected,
+                               rtol=0, atol=1e-4)
+    int8 = os.path.join(folder, "generator_int8.tflite")
+    assert os.path.getsize(int8) <= 0.3 * os.path.getsize(os.path.join(folder, "generator.tflite"))
+    assert np.abs(TFLiteGenerator(int8).generate(5, seed=0, labels=labels) - expected).mean() < 0.05
+    export = presets.read_metadata(folder)["export"]
+    assert export["condition"]["name"] == "labels" and export["parity"]["batch_sizes"] == [1, 3, 7]
+    for fmt in ("tflite", "tflite_int8"):
+        assert set(export["formats"][fmt]["label_accuracy"]) == {"cnn", "resnet"}
+
+
 def test_cli_samples_a_shipped_preset_by_name(tmp_path, monkeypatch):
     monkeypatch.delenv(presets.ENV_DIR, raising=False)
     out = tmp_path / "grid.png"

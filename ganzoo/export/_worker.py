@@ -1,7 +1,8 @@
 """The TensorFlow side of `export_generator` for callers on JAX or PyTorch.
 
 `python -m ganzoo.export._worker REQUEST.json`, started with KERAS_BACKEND=tensorflow:
-loads the `.keras` generator and the parity arrays named in the request, writes the
+loads the `.keras` generator and the parity arrays (latents, labels for a two-input
+generator, the Keras outputs) named in the request, writes the
 exports with `convert.write_artifacts`, and writes `{"formats": ..., "tensorflow_version": ...}`
 or `{"error": "one line"}` to the request's result file.
 """
@@ -42,8 +43,10 @@ def _run(request):
     generator = keras.saving.load_model(request["model"], compile=False)
     with np.load(request["parity"]) as arrays:
         latents, reference = arrays["latents"], arrays["reference"]
+        labels = arrays["labels"] if "labels" in arrays else None
     formats = convert.write_artifacts(
-        generator, request["out"], latents=latents, reference=reference, **request["options"]
+        generator, request["out"], latents=latents, labels=labels, reference=reference,
+        **request["options"],
     )
     return {"formats": formats, "tensorflow_version": tf.__version__}
 

@@ -4,11 +4,16 @@ TensorFlow only: `export_generator` calls this in its own process under the
 TensorFlow backend, and through `ganzoo.export._worker` otherwise.
 
 Every file has one signature, `serve`: input `z` (float32, `[batch, latent_dim]`,
-any batch size) and output `images`. The TFLite files keep that float32
-interface, the int8 one included (it quantizes `z` and dequantizes the images
-inside), so one runtime serves them all.
+any batch size), for a two-input generator also an int32 `[batch]` input
+(`labels`, or `generator` for a MAD-GAN mixture: `ganzoo.export.conditional`),
+and output `images`. The TFLite files keep that interface, the int8 one
+included (it quantizes `z` and dequantizes the images inside; the labels stay
+int32), so one runtime serves them all. A two-input TFLite file also carries
+its condition (name, number of values) as TFLite metadata, which
+`ganzoo.runtime` reads to check labels and cycle through them.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -18,8 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.export.errors import ExportError, one_line
+from ganzoo.labels import cycled
 from ganzoo.models import sampling
-from ganzoo.runtime import TFLiteGenerator
+from ganzoo.runtime import CONDITION_METADATA, TFLiteGenerator
 
 SIGNATURE = "serve"
 INPUT_NAME = "z"
@@ -56,14 +62,19 @@ def write_artifacts(
     tolerance,
     representative_latents,
     seed,
+    batch_sizes,
+    labels=None,
+    condition=None,
     output_offset=0.0,
 ):
     """Writes the `formats` of `generator` into `directory`, checking each one.
 
-    Each file is run on `latents` and compared with `reference`, the Keras
-    generator's outputs on them (computed by the caller, on its backend).
-    SavedModel and fp32 TFLite must agree to `tolerance` (one uint8 level with
-    `uint8_output`); the quantized files only record their errors.
+    Each file is run on `latents` (and `labels`) in batches of each of
+    `batch_sizes` and compared with `reference`, the Keras generator's
+    outputs on them (computed by the caller, on its backend). SavedModel and
+    fp32 TFLite must agree to `tolerance` (one uint8 level with
+    `uint8_output`) at every batch size; the quantized files only record
+    their errors.
 
     Args:
         generator: The Keras generator, under the TensorFlow backend.
@@ -76,6 +87,11 @@ def write_artifacts(
         representative_latents: Calibration latents for full-integer int8.
         seed: The parity seed; calibration latents use `seed + 1`, so they
             never include the parity latents.
+        batch_sizes: Batch sizes each file is run at (every one over all
+            the latents).
+        labels: int32 array `(n,)` for a two-input generator, else None.
+        condition: `ganzoo.export.conditional`'s description of the second
+            input, or None.
         output_offset: Added to the exported outputs; tests use it to make an
             export that disagrees with its generator. Keep 0.
 
@@ -92,24 +108,28 @@ def write_artifacts(
     scratch = None if "saved_model" in formats else tempfile.mkdtemp(prefix="ganzoo-savedmodel-")
     saved_model = os.path.join(scratch or directory, SAVED_MODEL_DIR)
     results = {}
+
+    def check(fmt, path, run):
+        outputs = [_in_batches(run, latents, labels, size) for size in batch_sizes]
+        results[fmt] = _record(fmt, path, outputs, batch_sizes, expected, limit)
+
     try:
         _write_saved_model(
-            generator, saved_model, latent_dim=latent_dim,
+            generator, saved_model, latent_dim=latent_dim, condition=condition,
             uint8_output=uint8_output, output_offset=output_offset,
         )
         if "saved_model" in formats:
-            outputs = _run_saved_model(saved_model, latents)
-            results["saved_model"] = _record("saved_model", saved_model, outputs, expected, limit)
+            check("saved_model", saved_model, _saved_model_runner(saved_model, condition))
         for fmt in (f for f in TFLITE_FILES if f in formats):
             path = os.path.join(directory, TFLITE_FILES[fmt])
             with open(path, "wb") as file:
                 file.write(
                     _tflite_bytes(
-                        saved_model, fmt, latent_dim=latent_dim,
+                        saved_model, fmt, latent_dim=latent_dim, condition=condition,
                         representative_latents=representative_latents, seed=seed,
                     )
                 )
-            results[fmt] = _record(fmt, path, TFLiteGenerator(path)(latents), expected, limit)
+            check(fmt, path, TFLiteGenerator(path))
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -122,9 +142,21 @@ def uint8_pixels(images):
     return np.clip(np.round(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
 
 
-def _write_saved_model(generator, path, *, latent_dim, uint8_output, output_offset):
-    def serve(z):
-        images = tf.cast(generator(z, training=False), tf.float32)
+def _in_batches(run, latents, labels, batch_size):
+    """`run(z)` or `run(z, labels)` over all latents, `batch_size` at a time."""
+    chunks = []
+    for i in range(0, len(latents), batch_size):
+        inputs = (latents[i : i + batch_size],)
+        if labels is not None:
+            inputs += (labels[i : i + batch_size],)
+        chunks.append(np.asarray(run(*inputs)))
+    return np.concatenate(chunks)
+
+
+def _write_saved_model(generator, path, *, latent_dim, condition, uint8_output, output_offset):
+    def serve(*inputs):
+        images = tf.cast(generator(inputs[0] if len(inputs) == 1 else list(inputs), training=False),
+                         tf.float32)
         if output_offset:
             images = images + output_offset
         if uint8_output:
@@ -135,61 +167,104 @@ def _write_saved_model(generator, path, *, latent_dim, uint8_output, output_offs
             images = tf.cast(pixels, tf.uint8)
         return {OUTPUT_NAME: images}
 
+    # The signature's input names are the TensorSpecs' names.
+    specs = [tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)]
+    if condition is not None:
+        specs.append(tf.TensorSpec([None], tf.int32, name=condition["name"]))
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint(
-        SIGNATURE,
-        serve,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)],
-    )
+    archive.add_endpoint(SIGNATURE, serve, input_signature=specs)
     try:
         archive.write_out(path, verbose=False)
     except Exception as e:  # noqa: BLE001 - any failure is a one-line export error
         raise ExportError(f"Writing the SavedModel failed: {one_line(e)}") from None
 
 
-def _run_saved_model(path, latents):
+def _saved_model_runner(path, condition):
+    """`run(z[, labels])` of the SavedModel's signature, by input name."""
     serve = tf.saved_model.load(path).signatures[SIGNATURE]
-    return serve(**{INPUT_NAME: tf.constant(latents)})[OUTPUT_NAME].numpy()
+
+    def run(z, labels=None):
+        feeds = {INPUT_NAME: tf.constant(z)}
+        if labels is not None:
+            feeds[condition["name"]] = tf.constant(labels, tf.int32)
+        return serve(**feeds)[OUTPUT_NAME].numpy()
+
+    return run
 
 
-def _tflite_bytes(saved_model, fmt, *, latent_dim, representative_latents, seed):
+def _calibration(latent_dim, condition, count, seed):
+    """Signature-keyed calibration samples: `(SIGNATURE, {input name: one-sample batch})`."""
+    latents = sampling.latents(count, latent_dim, seed=seed)
+    labels = None if condition is None else cycled(count, condition["num_values"])
+    for i, z in enumerate(latents):
+        feeds = {INPUT_NAME: z[None]}
+        if labels is not None:
+            feeds[condition["name"]] = labels[i : i + 1]
+        yield SIGNATURE, feeds
+
+
+def _tflite_bytes(saved_model, fmt, *, latent_dim, condition, representative_latents, seed):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[SIGNATURE])
     if fmt != "tflite":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if fmt == "tflite_fp16":
         converter.target_spec.supported_types = [tf.float16]
     if fmt == "tflite_int8":
-        calibration = sampling.latents(representative_latents, latent_dim, seed=seed + 1)
-        converter.representative_dataset = lambda: ([z[None]] for z in calibration)
+        converter.representative_dataset = lambda: _calibration(
+            latent_dim, condition, representative_latents, seed + 1
+        )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # One scale per dense layer, not per output unit: a latent projection has few
         # inputs and thousands of outputs, and per-unit scales, zero points and int32
         # biases cost more bytes than its int8 weights. Convolutions stay per-channel.
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
-        return converter.convert()
+        model = converter.convert()
     except Exception as e:  # noqa: BLE001 - converter errors are long MLIR dumps
         raise ExportError(f"TFLite conversion to {fmt} failed: {one_line(e)[:400]}") from None
+    return model if condition is None else _with_metadata(model, CONDITION_METADATA, condition)
 
 
-def _record(fmt, path, outputs, expected, limit):
-    outputs = np.asarray(outputs)
-    if outputs.shape != expected.shape:
-        raise ExportError(
-            f"The {fmt} export returns shape {outputs.shape} where the Keras generator "
-            f"returns {expected.shape}; nothing was written."
-        )
-    if not np.all(np.isfinite(outputs)):
-        raise ExportError(f"The {fmt} export returns non-finite values; nothing was written.")
-    error = np.abs(outputs.astype(np.float64) - expected.astype(np.float64))
-    max_abs, mean_abs = float(error.max()), float(error.mean())
+def _with_metadata(model, name, facts):
+    """The TFLite flatbuffer `model` with a metadata entry `name` holding `facts` as JSON."""
+    # The converter adds its own metadata entry the same way (tensorflow/lite/python/util.py).
+    # pylint: disable-next=import-outside-toplevel
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=import-outside-toplevel
+
+    flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(facts).encode("utf-8"), dtype=np.uint8)
+    flatbuffer.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = name
+    entry.buffer = len(flatbuffer.buffers) - 1
+    flatbuffer.metadata = [*(flatbuffer.metadata or []), entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
+
+
+def _record(fmt, path, outputs, batch_sizes, expected, limit):
+    """Facts of one file from its outputs at each batch size; refuses a gated one out of `limit`."""
+    for outputs_at_size in outputs:
+        if outputs_at_size.shape != expected.shape:
+            raise ExportError(
+                f"The {fmt} export returns shape {outputs_at_size.shape} where the Keras generator "
+                f"returns {expected.shape}; nothing was written."
+            )
+        if not np.all(np.isfinite(outputs_at_size)):
+            raise ExportError(f"The {fmt} export returns non-finite values; nothing was written.")
+    errors = [np.abs(o.astype(np.float64) - expected.astype(np.float64)) for o in outputs]
+    max_abs = float(max(error.max() for error in errors))
+    mean_abs = float(np.mean([error.mean() for error in errors]))
     gated = fmt in GATED_FORMATS
     if gated and max_abs > limit:
+        worst = max(range(len(errors)), key=lambda i: errors[i].max())
         raise ExportError(
-            f"The {fmt} export's outputs on {len(outputs)} fixed latents have max abs "
-            f"difference {max_abs:.3g} > tolerance {limit:g} from the Keras generator's; "
-            "the export disagrees with the Keras model, nothing was written."
+            f"The {fmt} export's outputs on {len(expected)} fixed latents in batches of "
+            f"{batch_sizes[worst]} have max abs difference {max_abs:.3g} > tolerance {limit:g} "
+            "from the Keras generator's; the export disagrees with the Keras model, nothing was "
+            "written."
         )
     return {
         "path": os.path.basename(path),

@@ -14,10 +14,14 @@
   dataset has shipped extractors;
 * a fingerprint (`ganzoo.export.fingerprint`) in the preset metadata, which
   unit tests check on every backend;
-* ``MODEL_CARD.md`` with the numbers above, file sizes and batch-1 latency.
+* ``MODEL_CARD.md`` (`ganzoo.export.card`) with the numbers above, file
+  sizes, each TFLite file's FID change (and, for a conditional generator, its
+  label accuracy) against the Keras generator, and batch-1 latency.
 
 `rescore_entry(folder)` re-scores a shipped entry the same way and, when
 asked, rewrites its metrics, fingerprint and card (``make bench`` runs it).
+`add_exports(folder)` adds the exports to an entry shipped without them (as
+conditional entries were before their export existed), from its weights.
 
 Everything is assembled in a staging folder beside `out_dir` and moved into
 place at the end; an existing `out_dir` is never touched without `overwrite`.
@@ -25,9 +29,9 @@ place at the end; an existing `out_dir` is never touched without `overwrite`.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
-import platform
 import shutil
 import tempfile
 
@@ -37,12 +41,13 @@ import yaml
 from ganzoo import plots, presets
 from ganzoo.files import write_text_atomically
 from ganzoo.models import sampling
+from ganzoo.export import conditional, latency
+from ganzoo.export.card import model_card
 from ganzoo.export.errors import ExportError
 from ganzoo.export.fingerprint import fingerprint
 from ganzoo.export.generator import export_generator
-from ganzoo.export import latency
 
-__all__ = ["build_entry", "model_card", "rescore_entry"]
+__all__ = ["add_exports", "build_entry", "model_card", "rescore_entry"]
 
 
 def _read_json(path):
@@ -89,16 +94,10 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     staging_root = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.entry-", dir=parent)
     try:
         staging = os.path.join(staging_root, "entry")
+        export_facts = export_generator(gan, staging)
         classes = sampling.num_classes(gan.sampling_generator)
-        if classes is None:
-            export_facts = export_generator(gan, staging)
-            samples = gan.generate(64, seed=0)
-        else:
-            # SavedModel/TFLite export takes single-input generators; a conditional
-            # entry ships the preset only. One column per class in the grid.
-            os.makedirs(staging)
-            export_facts = None
-            samples = gan.generate(classes * classes, seed=0)
+        # A conditional entry's grid has one column per class.
+        samples = gan.generate(64 if classes is None else classes * classes, seed=0)
         plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
                               columns=classes)
 
@@ -107,12 +106,10 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
-        rows = []
-        if export_facts is not None:
-            if report:
-                _quantized_fid(gan, staging, dataset, min(2000, report["n"]), export_facts)
-            rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
-                                   rounds=latency_rounds)
+        if report:
+            _tflite_quality(gan, staging, dataset, min(2000, report["n"]), export_facts)
+        rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
+                               rounds=latency_rounds)
 
         preset_dir = os.path.join(staging_root, "preset")
         metadata = {
@@ -126,6 +123,11 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
             "fingerprint": fingerprint(gan, dataset),
             "latency": rows,
         }
+        from ganzoo.training import run  # pylint: disable=import-outside-toplevel
+
+        class_names = run.read_class_names(run_dir)
+        if class_names:  # a run trained on a folder of class folders: --labels may name them
+            metadata["class_names"] = class_names
         presets.save_preset(gan, preset_dir, metadata=metadata)
         for name in os.listdir(preset_dir):
             os.replace(os.path.join(preset_dir, name), os.path.join(staging, name))
@@ -141,172 +143,108 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     return metadata
 
 
-def _quantized_fid(gan, folder, dataset, n, export_facts):
-    """Adds each TFLite file's FID by each judge (and its change from Keras') to `export_facts`.
+def _tflite_quality(gan, folder, dataset, n, export_facts):
+    """Adds each TFLite file's FID by each judge, its change from Keras' and its label accuracy.
 
-    Every runner gets the same `n` latents (seed 0) and is scored against the
-    same `n` training images with the dataset's shipped judges.
+    Every runner gets the same `n` latents (seed 0; labels cycling through the
+    classes for a conditional generator, as `TFLiteGenerator.generate` draws
+    them) and is scored against the same `n` training images with the
+    dataset's shipped judges. A conditional generator's files also get each
+    judge's label accuracy (GAN-test: how often its classifier names the
+    requested class), the Keras generator's under ``fid_check``.
     """
     from ganzoo.metrics import evaluate  # pylint: disable=import-outside-toplevel
     from ganzoo.runtime import TFLiteGenerator  # pylint: disable=import-outside-toplevel
 
     reference = evaluate.reference_set(dataset, n, seed=0)
+    samples, labels = conditional.keras_samples(gan.sampling_generator, reference.n, seed=0)
+    if sampling.num_classes(gan.sampling_generator) is None:
+        labels = None  # a mixture's labels are generator indices, not classes
 
-    def fids(samples):
-        found = evaluate.evaluate_samples(samples, dataset, metrics=["fid"], reference=reference)
-        return {judge: scores["fid"] for judge, scores in found.items()}
+    def scores(samples):
+        found = evaluate.evaluate_samples(samples, dataset, metrics=["fid"], reference=reference,
+                                          labels=labels)
+        return ({judge: s["fid"] for judge, s in found.items()},
+                {judge: s["label_accuracy"] for judge, s in found.items() if "label_accuracy" in s})
 
-    keras_fid = fids(gan.generate(reference.n, seed=0))
+    keras_fid, keras_accuracy = scores(samples)
     export_facts["fid_check"] = {"n": reference.n, "seed": 0, "keras_fid": keras_fid}
+    if keras_accuracy:
+        export_facts["fid_check"].update(labels="cycled through the classes",
+                                         keras_label_accuracy=keras_accuracy)
     for facts in export_facts["formats"].values():
-        facts.pop("fid", None)
-        facts.pop("fid_change", None)
+        for key in ("fid", "fid_change", "label_accuracy"):
+            facts.pop(key, None)
         if facts["path"].endswith(".tflite"):
             runner = TFLiteGenerator(os.path.join(folder, facts["path"]))
-            facts["fid"] = fids(runner.generate(reference.n, seed=0))
+            facts["fid"], accuracy = scores(runner.generate(reference.n, seed=0))
             facts["fid_change"] = {judge: fid - keras_fid[judge]
                                    for judge, fid in facts["fid"].items()}
+            if accuracy:
+                facts["label_accuracy"] = accuracy
 
 
-def _size(path):
-    if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    return os.path.getsize(path)
+def add_exports(folder, *, n_check: int = 2000, latency_rounds: int = 50) -> dict:
+    """Adds SavedModel and TFLite files to a zoo entry shipped without them, from its weights.
 
+    For an entry built before its kind of generator could be exported (the
+    conditional ones): nothing is retrained, and its metrics, fingerprint and
+    training facts stay as recorded. The exports pass `export_generator`'s
+    parity gate, each TFLite file is scored on `n_check` samples (at most the
+    recorded metrics' n) by the dataset's judges, where it has them (FID
+    change and, for a conditional generator, label accuracy, as `build_entry`
+    does),
+    batch-1 latency is measured, and ``metadata.json`` (under ``"export"`` and
+    ``"latency"``) and ``MODEL_CARD.md`` are rewritten.
 
-def model_card(metadata: dict, folder: str, latency_text: str | None = None) -> str:
-    """The MODEL_CARD.md text of a zoo entry.
+    Returns:
+        The entry's new metadata.
 
-    The latency table comes from ``metadata["latency"]``; an entry built
-    before it was recorded there passes its card's old latency section as
-    `latency_text`.
+    Raises:
+        ExportError: when the entry already has exports or an export fails
+            (then nothing in `folder` changes).
     """
-    config = metadata["training_config"]
-    training = metadata.get("training") or {}
-    lines = [
-        f"# {metadata['name']}",
-        "",
-        metadata.get("description") or "",
-        "",
-        "## What it is",
-        "",
-        f"A ganzoo `{metadata['class_name']}` ({config['model']['family']} generator and "
-        f"discriminator, loss `{config['model'].get('loss', 'non_saturating')}`), latent size "
-        f"{metadata['latent_dim']}, output shape {tuple(metadata['output_shape'])} in [-1, 1]. "
-        f"Generator parameters: {metadata['parameters']['generator']:,}; discriminator: "
-        f"{metadata['parameters']['discriminator']:,}.",
-        "",
-        "```python",
-        "import ganzoo",
-        f'gan = ganzoo.from_preset("{metadata["name"]}")   # compiled; fit() fine-tunes it',
-        "images = gan.generate(16, seed=0)" if not metadata.get("num_classes") else
-        "images = gan.generate(16, labels=3, seed=0)   # 16 images of class 3",
-        "```",
-        "",
-        "## Data and training",
-        "",
-        f"Dataset `{metadata['dataset']}` (train split). Trained on the "
-        f"{training.get('backend', '?')} backend (Keras {training.get('keras', '?')}), "
-        f"{training.get('generator_steps', '?')} generator steps in "
-        f"{training.get('fit_seconds', '?')} s of `fit` on {training.get('machine', '?')} "
-        f"({training.get('accelerator', 'cpu')}), "
-        f"{training.get('date', '?')}." + (f" {training['note'][0].upper()}{training['note'][1:]}."
-                                           if training.get("note") else ""),
-        "",
-        "Config:",
-        "",
-        "```yaml",
-        yaml.safe_dump(config, sort_keys=False).strip(),
-        "```",
-        "",
-    ]
-    report = metadata.get("metrics")
-    if report:
-        lines += _metrics_section(report)
-    if metadata["export"] is None:
-        lines += [
-            "## Files",
-            "",
-            f"`{presets.WEIGHTS_FILE}` (float32, all GAN weights and both optimizers' state, "
-            f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB), `config.json`, "
-            "`metadata.json`, `samples.png` (one column per class, latent seed 0). No SavedModel or "
-            "TFLite files: ganzoo's export takes single-input generators, and this generator takes "
-            "`[z, label]`.",
-        ]
-        return "\n".join(lines) + "\n"
-    lines += [
-        "## Files",
-        "",
-        "| file | quantization | size | max abs error vs Keras | mean abs error | FID change |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| `{presets.WEIGHTS_FILE}` | float32 (all GAN weights) | "
-        f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | | |",
-    ]
-    for facts in metadata["export"]["formats"].values():
-        parity = facts["parity"]
-        gate = " (gated)" if parity["gated"] else ""
-        change = " / ".join(f"{value:+.3g}" for value in facts.get("fid_change", {}).values())
-        lines.append(
-            f"| `{facts['path']}` | {facts['quantization']} | {facts['size_bytes'] / 1024:.0f} KiB | "
-            f"{parity['max_abs_error']:.2g}{gate} | {parity['mean_abs_error']:.2g} | {change} |"
-        )
-    lines.append("")
-    check = metadata["export"].get("fid_check")
-    if check:
-        keras_fid = " / ".join(f"{value:.4g} ({judge})" for judge, value in check["keras_fid"].items())
-        lines.append(
-            f"FID change: the file's FID minus the Keras generator's ({keras_fid}), by each "
-            f"judge in that order, both on the same {check['n']} latents against {check['n']} "
-            "training images."
-        )
-        lines.append("")
-    lines.append(
-        f"Errors over {metadata['export']['parity']['num_latents']} fixed latents; gated files "
-        f"must agree with Keras to {metadata['export']['parity']['tolerance']:g} or the export "
-        "fails."
-    )
-    lines += ["", latency_text.strip() if latency_text else _latency_section(metadata["latency"])]
-    return "\n".join(lines) + "\n"
+    from ganzoo.metrics import extractors  # pylint: disable=import-outside-toplevel
 
-
-def _metrics_section(report) -> list[str]:
-    from ganzoo.metrics import report as report_lib  # pylint: disable=import-outside-toplevel
-
-    judges = ", ".join(
-        f"`{j['extractor']}` ({j['test_accuracy']:.1%} on real test images)"
-        if j.get("test_accuracy") else f"`{j['extractor']}`" for j in report["judges"].values())
-    lines = [
-        "## Metrics",
-        "",
-        f"`ganzoo evaluate`: {report['n']} samples against {report['n']} training images, by "
-        f"two judges, the features of the shipped extractors {judges}; each judge's real floor "
-        "is the same metric between training and test images. Where one verdict is needed, the "
-        "stricter judge relative to its own floor decides (FID: the larger multiple of the floor; "
-        "the others: the smaller share of the floor).",
-        "",
-        *report_lib.markdown_table(report),
-        "",
-    ]
-    per_class = [j["metrics"].get("class_recall") for j in report["judges"].values()]
-    if all(per_class):
-        lines += ["Recall within each class, by judge (classes 0-9):", ""]
-        for name, values in zip(report["judges"], per_class):
-            cells = " ".join("-" if v is None else f"{v:.2f}" for v in values)
-            lines.append(f"- {name}: {cells}")
-        lines.append("")
-    return lines
-
-
-def _latency_section(rows) -> str:
-    return "\n".join([
-        "## Latency (batch 1)",
-        "",
-        f"Median of {rows[0]['rounds']} calls each, interleaved, on "
-        f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores), measured when "
-        "this entry was built (`benchmarks/inference_latency.py` has the full table).",
-        "",
-        latency.markdown_table(rows),
-    ])
+    sampling.check_int("n_check", n_check, minimum=2)
+    folder = os.path.abspath(os.fspath(folder))
+    metadata = presets.read_metadata(folder)
+    if metadata.get("export"):
+        raise ExportError(f"{folder!r} already has exports; rebuild the entry with "
+                          "ganzoo export RUN --zoo-entry --force instead")
+    in_the_way = [name for name in ("saved_model", *latency.TFLITE_FILES.values())
+                  if os.path.lexists(os.path.join(folder, name))]
+    if in_the_way:
+        raise ExportError(f"{', '.join(in_the_way)} already in {folder!r}; move them away first")
+    gan = presets.from_preset(folder)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.exports-",
+                               dir=os.path.dirname(folder))
+    try:
+        exports = os.path.join(staging, "exports")
+        export_facts = export_generator(gan, exports)
+        os.remove(os.path.join(exports, "metadata.json"))  # its facts go under "export"
+        if metadata.get("dataset") in extractors.available_extractors():
+            report = metadata.get("metrics") or {}
+            _tflite_quality(gan, exports, metadata["dataset"], min(n_check, report.get("n", n_check)),
+                            export_facts)
+        rows = latency.measure(gan.sampling_generator, exports, batch_sizes=(1,),
+                               rounds=latency_rounds)
+        date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        export_facts["added"] = {"date": date, "note": (
+            f"The exports were added on {date} from the shipped `{presets.WEIGHTS_FILE}` (nothing "
+            "retrained; the metrics above and the fingerprint are those recorded before) with "
+            "`ganzoo.export.entry.add_exports`, on the "
+            f"{keras.backend.backend()} backend.")}
+        metadata.update(export=export_facts, latency=rows)
+        card = model_card(metadata, folder)
+        for name in os.listdir(exports):
+            os.replace(os.path.join(exports, name), os.path.join(folder, name))
+        write_text_atomically(os.path.join(folder, presets.METADATA_FILE),
+                              json.dumps(metadata, indent=2) + "\n")
+        write_text_atomically(os.path.join(folder, "MODEL_CARD.md"), card)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return metadata
 
 
 def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose: int = 1) -> dict:
@@ -327,7 +265,7 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     if not write:
         return report
     if metadata.get("export"):
-        _quantized_fid(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
+        _tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
     metadata["metrics"] = report
     metadata["fingerprint"] = fingerprint(gan, dataset)
     card_path = os.path.join(folder, "MODEL_CARD.md")

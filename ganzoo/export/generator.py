@@ -14,12 +14,15 @@ import keras
 import numpy as np
 
 import ganzoo
+from ganzoo.export import conditional
 from ganzoo.export.errors import ExportError
 from ganzoo.models import sampling
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8")
+# Every file is run on the parity latents in batches of each size: the batch dimension is dynamic.
+PARITY_BATCH_SIZES = (1, 3, 7)
 
 
 def export_generator(
@@ -41,18 +44,26 @@ def export_generator(
     when Keras runs on TensorFlow, else in a subprocess that loads a `.keras`
     copy of the generator. Either way the files are written to a staging
     folder beside `out_dir`, run on `num_parity_latents` latents drawn with
-    `seed`, and compared with this process's Keras generator on the same
-    latents. Only when the SavedModel and the fp32 TFLite file agree to
-    `parity_tolerance` (max abs difference) is the folder renamed to `out_dir`;
-    the quantized files' errors are recorded, not gated.
+    `seed` (in batches of 1, 3 and 7, each size over all of them), and
+    compared with this process's Keras generator on the same latents. Only
+    when the SavedModel and the fp32 TFLite file agree to `parity_tolerance`
+    (max abs difference) is the folder renamed to `out_dir`; the quantized
+    files' errors are recorded, not gated.
 
     `out_dir` then holds `saved_model/` (signature `serve`: input `z`, float32
     `[batch, latent_dim]`; output `images`), `generator.tflite`,
     `generator_fp16.tflite`, `generator_dynamic.tflite` (int8 weights),
     `generator_int8.tflite` (int8 weights and activations behind a float32
     input and output), as requested, and `metadata.json`. The TFLite batch
-    dimension is dynamic: resize the input before allocating tensors, as
-    `ganzoo.runtime.TFLiteGenerator` does.
+    dimension is dynamic: each call's inputs set it, as in
+    `ganzoo.runtime.TFLiteGenerator`, which runs the `serve` signature runner.
+
+    A conditional generator (`[z, label]`) exports as `serve(z, labels)` and
+    a MAD-GAN mixture as `serve(z, generator)` (`ganzoo.export.conditional`):
+    the second input is int32 `[batch]` in every file, the int8 one included;
+    the parity latents' labels, and the int8 calibration's, cycle through the
+    classes (generators). Run the files by input name (the signature runner),
+    never by input order.
 
     Args:
         generator_or_path: A generator `keras.Model`, a `GAN` (its sampling
@@ -92,10 +103,11 @@ def export_generator(
     out_dir = os.path.abspath(os.fspath(out_dir))
     _check_out_dir(out_dir, overwrite=overwrite)
 
-    generator = _resolve_generator(generator_or_path)
-    latent_dim, output_shape = _check_generator(generator)
+    generator, condition = conditional.exportable(_resolve_generator(generator_or_path))
+    latent_dim, output_shape = _check_generator(generator, condition)
     latents = sampling.latents(num_parity_latents, latent_dim, seed=seed)
-    reference = sampling.generate(generator, num_parity_latents, seed=seed)
+    labels = conditional.cycled_labels(num_parity_latents, condition)
+    reference = sampling.run(generator, latents, labels)
     options = {
         "formats": list(formats),
         "uint8_output": bool(uint8_output),
@@ -103,6 +115,8 @@ def export_generator(
         "representative_latents": int(representative_latents),
         "seed": int(seed),
         "output_offset": float(_output_offset),
+        "condition": condition,
+        "batch_sizes": list(PARITY_BATCH_SIZES),
     }
 
     staging = _make_staging_dir(out_dir)
@@ -113,12 +127,13 @@ def export_generator(
             from ganzoo.export import convert
 
             results = convert.write_artifacts(
-                generator, staging, latents=latents, reference=reference, **options
+                generator, staging, latents=latents, labels=labels, reference=reference, **options
             )
             tf_version = tf.__version__
         else:
             results, tf_version = _write_in_tensorflow_process(
-                generator, staging, latents=latents, reference=reference, options=options
+                generator, staging, latents=latents, labels=labels, reference=reference,
+                options=options,
             )
         metadata = _metadata(
             generator, results, latent_dim=latent_dim, output_shape=output_shape,
@@ -172,14 +187,11 @@ def _resolve_generator(generator_or_path):
         raise ExportError(str(e)) from None
 
 
-def _check_generator(generator):
-    """Returns (latent_dim, output_shape) of a single-input, single-output generator."""
-    if len(generator.inputs) == 2 and sampling.num_classes(generator) is not None:
-        raise ExportError(
-            f"Export takes single-input generators; {generator.name!r} is conditional ([z, label]). "
-            "Ship it as a preset with --zoo-entry (no SavedModel/TFLite for conditional generators yet)."
-        )
+def _check_generator(generator, condition):
+    """Returns (latent_dim, output_shape) of a generator from latents (and labels) to one output."""
     input_shape, output_shape = generator.input_shape, generator.output_shape
+    if condition is not None and isinstance(input_shape, list) and len(input_shape) == 2:
+        input_shape = input_shape[0]
     if (
         not isinstance(input_shape, tuple)
         or len(input_shape) != 2
@@ -219,7 +231,7 @@ def _move_into_place(staging, out_dir, *, overwrite):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_in_tensorflow_process(generator, staging, *, latents, reference, options):
+def _write_in_tensorflow_process(generator, staging, *, latents, labels, reference, options):
     """Runs `convert.write_artifacts` in `python -m ganzoo.export._worker` under TensorFlow."""
     with tempfile.TemporaryDirectory(prefix="ganzoo-export-") as work:
         request = {
@@ -230,7 +242,10 @@ def _write_in_tensorflow_process(generator, staging, *, latents, reference, opti
             "options": options,
         }
         generator.save(request["model"])
-        np.savez(request["parity"], latents=latents, reference=reference)
+        arrays = {"latents": latents, "reference": reference}
+        if labels is not None:
+            arrays["labels"] = labels
+        np.savez(request["parity"], **arrays)
         request_path = os.path.join(work, "request.json")
         with open(request_path, "w") as file:
             json.dump(request, file)
@@ -265,6 +280,7 @@ def _metadata(
         "latent_dim": latent_dim,
         "signature": "serve",
         "input": {"name": "z", "dtype": "float32", "shape": [None, latent_dim]},
+        "condition": options["condition"],
         "output": {
             "name": "images",
             "dtype": "uint8" if uint8_output else "float32",
@@ -278,6 +294,8 @@ def _metadata(
             "gated_formats": [f for f, r in results.items() if r["parity"]["gated"]],
             "num_latents": num_parity_latents,
             "seed": options["seed"],
+            "batch_sizes": options["batch_sizes"],
+            "labels": None if options["condition"] is None else "cycled through the values",
         },
         "training_backend": keras.backend.backend(),
         "versions": {
@@ -289,5 +307,6 @@ def _metadata(
         metadata["int8_calibration"] = {
             "num_latents": options["representative_latents"],
             "seed": options["seed"] + 1,
+            "labels": None if options["condition"] is None else "cycled through the values",
         }
     return metadata

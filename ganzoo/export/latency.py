@@ -1,6 +1,7 @@
 """Inference latency of a Keras generator and its exports, measured side by side.
 
-`measure` times each way of running the same generator on the same latents —
+`measure` times each way of running the same generator on the same latents (and
+labels, cycled through the classes, for a conditional or MAD-GAN generator) —
 the eager Keras call, Keras ``predict_on_batch`` (the compiled path), the
 SavedModel's serving signature and every ``.tflite`` file through
 `ganzoo.runtime.TFLiteGenerator` — interleaving them round by round, so that
@@ -26,28 +27,34 @@ TFLITE_FILES = {
 
 
 def _runners(generator, export_dir, batch_size, num_threads):
-    """name -> zero-argument function that runs one batch."""
+    """name -> zero-argument function that runs one batch (labels cycled for a two-input export)."""
     import keras  # pylint: disable=import-outside-toplevel
 
+    from ganzoo.export import conditional  # pylint: disable=import-outside-toplevel
     from ganzoo.runtime import TFLiteGenerator  # pylint: disable=import-outside-toplevel
 
-    z = sampling.latents(batch_size, generator.input_shape[-1], seed=0)
+    model, condition = conditional.exportable(generator)
+    z = sampling.latents(batch_size, int(model.inputs[0].shape[-1]), seed=0)
+    labels = conditional.cycled_labels(batch_size, condition)
+    inputs = z if labels is None else [z, labels]
     runners = {
-        "keras_eager": lambda: keras.ops.convert_to_numpy(generator(z, training=False)),
-        "keras_predict_on_batch": lambda: generator.predict_on_batch(z),
+        "keras_eager": lambda: keras.ops.convert_to_numpy(model(inputs, training=False)),
+        "keras_predict_on_batch": lambda: model.predict_on_batch(inputs),
     }
     saved_model = os.path.join(export_dir, "saved_model")
     if os.path.isdir(saved_model):
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
         serve = tf.saved_model.load(saved_model).signatures["serve"]
-        tensor = tf.constant(z)
-        runners["saved_model"] = lambda: serve(z=tensor)
+        feeds = {"z": tf.constant(z)}
+        if labels is not None:
+            feeds[condition["name"]] = tf.constant(labels)
+        runners["saved_model"] = lambda: serve(**feeds)
     for name, filename in TFLITE_FILES.items():
         path = os.path.join(export_dir, filename)
         if os.path.isfile(path):
-            model = TFLiteGenerator(path, num_threads=num_threads)
-            runners[name] = (lambda m: lambda: m(z))(model)
+            runner = TFLiteGenerator(path, num_threads=num_threads)
+            runners[name] = (lambda m: lambda: m(z, labels))(runner)
     return runners
 
 
@@ -56,7 +63,8 @@ def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
     """Median latency (ms) of every runner at every batch size.
 
     Args:
-        generator: The Keras generator the exports were made from.
+        generator: The Keras generator the exports were made from (a
+            mixture's is timed as `mixture.indexed_generator`, as exported).
         export_dir: Folder written by `export_generator`.
         batch_sizes: Batch sizes to time.
         rounds: Timed calls per runner; the runners take turns each round.

@@ -5,8 +5,11 @@ K generators share one discriminator with K + 1 outputs, class K meaning
 "real" and class k meaning "made by generator k". To fool it, each generator
 must look real *and* unlike the others, which pushes them onto different
 modes. Here the K generators are one Keras model: sample i of a batch comes
-from generator i mod K, so `generate`, saving and export see an ordinary
-single-input generator.
+from generator i mod K, so `generate` and saving see an ordinary
+single-input generator. Export takes `indexed_generator`, the same weights
+behind inputs `[z, generator]`: which generator draws each sample is then an
+input, not a batch position, so a file gives the same sample for a latent at
+any batch size.
 """
 
 import keras
@@ -15,19 +18,70 @@ from keras import ops
 from ganzoo.models.base import GAN
 
 
+GENERATOR_INPUT = "generator"  # the name of `indexed_generator`'s second input
+
+
+def _pick(outputs, which):
+    """Sample i from `outputs[which[i]]`: a gather, which stays exact in full-integer TFLite."""
+    stacked = ops.stack(outputs, axis=1)  # (B, K, ...)
+    which = ops.reshape(ops.cast(which, "int32"), (-1, 1) + (1,) * (len(stacked.shape) - 2))
+    return ops.squeeze(ops.take_along_axis(stacked, which, axis=1), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="ganzoo")
 class PickByPosition(keras.layers.Layer):
     """Takes sample i of the batch from input i mod K (K = number of inputs)."""
 
     def call(self, outputs):
-        stacked = ops.stack(outputs, axis=1)  # (B, K, ...)
-        which = ops.mod(ops.arange(ops.shape(stacked)[0]), len(outputs))
-        mask = ops.one_hot(which, len(outputs), dtype=stacked.dtype)
-        mask = ops.reshape(mask, ops.shape(mask) + (1,) * (len(stacked.shape) - 2))
-        return ops.sum(stacked * mask, axis=1)
+        return _pick(outputs, ops.mod(ops.arange(ops.shape(outputs[0])[0]), len(outputs)))
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class PickByIndex(keras.layers.Layer):
+    """`[output_0, ..., output_{K-1}, index]`: takes sample i from output `index[i]`."""
+
+    def call(self, inputs):
+        *outputs, index = inputs
+        return _pick(outputs, index)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+def count_generators(generator):
+    """K of a mixture generator from `build_mixture_generator`, else None."""
+    picks = [layer for layer in generator.layers if isinstance(layer, PickByPosition)]
+    if len(picks) != 1:
+        return None
+    return len([layer for layer in generator.layers if isinstance(layer, keras.Model)])
+
+
+def indexed_generator(generator):
+    """The K generators of a mixture behind inputs `[z, generator]` (same weights, no copy).
+
+    Sample i comes from generator `generator[i]` (int32 in [0, K)), so
+    `indexed_generator(g)([z, ops.arange(n) % K])` equals `g(z)` for a batch
+    of `n`, and a sample no longer depends on its position in the batch.
+
+    Args:
+        generator: A model from `build_mixture_generator` (or its EMA copy).
+
+    Returns:
+        A functional `keras.Model` named like `generator`.
+    """
+    members = [layer for layer in generator.layers if isinstance(layer, keras.Model)]
+    if count_generators(generator) is None or len(members) < 2:
+        raise ValueError(
+            f"{generator.name!r} is not a mixture of generators; build it with "
+            "build_mixture_generator."
+        )
+    latents = keras.Input(tuple(generator.inputs[0].shape[1:]), name="z")
+    index = keras.Input((), dtype="int32", name=GENERATOR_INPUT)
+    samples = PickByIndex()([member(latents) for member in members] + [index])
+    return keras.Model([latents, index], samples, name=generator.name)
 
 
 def build_mixture_generator(family, sample_shape, *, latent_dim, num_generators, **kwargs):

@@ -3,6 +3,8 @@
 import numpy as np
 from keras import ops
 
+from ganzoo import labels as labels_lib
+
 
 def latents(n, latent_dim, *, seed=None):
     """Standard normal latents from NumPy, identical on every backend for a seed."""
@@ -30,32 +32,9 @@ def check_labels(labels, n, classes):
     """Returns `labels` as an int32 array of shape `(n,)`, or raises a one-line ValueError.
 
     `labels=None` cycles through the classes (0, 1, ..., classes - 1, 0, ...);
-    a single integer asks for `n` samples of that class.
+    a single integer asks for `n` samples of that class (`ganzoo.labels.check_labels`).
     """
-    if classes is None:
-        if labels is not None:
-            raise ValueError("this generator is unconditional; drop `labels` (or --labels).")
-        return None
-    if labels is None:
-        return (np.arange(n) % classes).astype(np.int32)
-    array = np.asarray(labels)
-    if array.ndim == 0:
-        array = np.full((n,), array)
-    if array.dtype.kind not in "iu" and not (
-        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
-    ):
-        raise ValueError(f"labels must be integers in [0, {classes - 1}], got dtype {array.dtype}.")
-    if array.shape != (n,):
-        raise ValueError(
-            f"got {array.size} labels for {n} samples; give one label per sample or a single label."
-        )
-    bad = array[(array < 0) | (array >= classes)]
-    if bad.size:
-        raise ValueError(
-            f"label {int(bad[0])} is out of range; this generator has {classes} classes, "
-            f"labels 0..{classes - 1}."
-        )
-    return array.astype(np.int32)
+    return labels_lib.check_labels(labels, n, classes)
 
 
 def generate(generator, n, *, seed=None, batch_size=256, labels=None):
@@ -69,8 +48,13 @@ def generate(generator, n, *, seed=None, batch_size=256, labels=None):
     check_int("batch_size", batch_size, minimum=1)
     labels = check_labels(labels, n, num_classes(generator))
     z = latents(n, int(generator.inputs[0].shape[-1]), seed=seed)
+    return run(generator, z, labels, batch_size=batch_size)
+
+
+def run(generator, z, labels=None, *, batch_size=256):
+    """The generator's float32 outputs on latents `z` (and int labels, for a two-input one), in batches."""
     chunks = []
-    for i in range(0, n, batch_size):
+    for i in range(0, len(z), batch_size):
         inputs = z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]]
         chunks.append(ops.convert_to_numpy(generator(inputs, training=False)))
     return np.concatenate(chunks).astype(np.float32)
