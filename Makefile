@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[jax,torch,test]"
+	$(BIN)/python -m pip install --quiet -e ".[cpu,test]"
 	touch $(STAMP)
 
 # Fashion-MNIST from Debian's package where apt and root are available. Without it two tests

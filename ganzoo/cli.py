@@ -34,12 +34,11 @@ def _positive_int(text):
 
 
 def _labels(text):
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 0,1,2, got {text!r}"
-        ) from None
+            f"expected comma-separated class numbers or names such as 0,1,2 or cat,dog, got {text!r}")
+    return [int(part) if part.lstrip("-").isdigit() else part for part in parts]
 
 
 def _parser():
@@ -67,13 +66,16 @@ def _parser():
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("--tensorboard", action="store_true",
                        help="write TensorBoard event files to <run>/tb (sets output.tensorboard)")
+    train.add_argument("--from-preset", metavar="NAME",
+                       help="fine-tune: start from this preset's networks (sets train.from_preset)")
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
     sample.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
     sample.add_argument("--n", type=_positive_int,
                         help="number of samples (default 64, or one per label given)")
     sample.add_argument("--labels", type=_labels,
-                        help="conditional models: one class for all samples, or one per sample, e.g. 0,1,2")
+                        help="conditional models: one class for all samples, or one per sample, e.g. 0,1,2 "
+                             "(or class names of a model trained on a folder, e.g. cat,dog)")
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
 
@@ -185,6 +187,13 @@ def _run(args):
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "export":
+        from ganzoo.data import streams
+
+        if not streams.tensorflow_available():
+            raise UsageError(
+                "ganzoo export needs TensorFlow, which is not installed (it writes SavedModel and TFLite "
+                "files); install it with `pip install tensorflow-cpu` or `pip install ganzoo[tensorflow]`, "
+                "or export on a machine that has it (training and sampling work without it).")
         return _export(args)
     if args.command == "augment":
         return _augment(args)
@@ -199,7 +208,7 @@ def _list():
         entry = config.load(name)
         print(f"  {name:<24} {entry.model.family:<6} {entry.data.dataset:<14} {entry.description}")
     print(f"Model families: {', '.join(sorted(models.FAMILIES))}")
-    print(f"Datasets: {', '.join(data.available())}, tfds:<name>")
+    print(f"Datasets: {', '.join(data.available())}, tfds:<name>, folder:PATH")
     print(f"Losses: {', '.join(losses.available())}")
     return 0
 
@@ -216,6 +225,13 @@ def _train(args):
         train = dataclasses.replace(train, epochs=args.epochs)
     if args.steps_per_epoch:
         train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
+    if args.from_preset:
+        train = dataclasses.replace(train, from_preset=args.from_preset)
+    if train.from_preset:
+        from ganzoo import presets
+
+        if presets.find_preset(train.from_preset) is None:
+            presets.from_preset(train.from_preset)  # raises PresetError, naming the folders searched
     output = dataclasses.replace(config.output, dir=args.out) if args.out else config.output
     if args.tensorboard:
         output = dataclasses.replace(output, tensorboard=True)
@@ -252,11 +268,11 @@ def _sample(args):
     from ganzoo import plots
     from ganzoo.models import sampling
 
-    labels = args.labels
+    generator = _load_generator(args.model)
+    labels = _class_numbers(args.model, args.labels)
     n = args.n or (len(labels) if labels and len(labels) > 1 else 64)
     if labels is not None and len(labels) == 1:
         labels = labels[0]  # one class for every sample
-    generator = _load_generator(args.model)
     try:
         samples = sampling.generate(generator, n, labels=labels, seed=args.seed)
     except ValueError as e:
@@ -280,6 +296,28 @@ def _augment(args):
     print(f"ganzoo: wrote {args.per_class} images x {manifest['num_classes']} classes to {args.out} "
           f"(read it with keras.utils.image_dataset_from_directory)")
     return 0
+
+
+def _class_numbers(model_path, labels):
+    """`labels` with class names replaced by their numbers (names come from the run or preset)."""
+    names = [label for label in labels or [] if isinstance(label, str)]
+    if not names:
+        return labels
+    from ganzoo import presets
+    from ganzoo.training import run
+
+    if presets.find_preset(model_path) is not None:
+        classes = presets.read_metadata(model_path).get("class_names")
+    else:
+        classes = run.read_class_names(model_path if os.path.isdir(model_path) else os.path.dirname(model_path))
+    if not classes:
+        raise UsageError(
+            f"--labels {names[0]!r}: {model_path!r} has no class names (it was not trained on a folder "
+            "of class sub-folders); give class numbers such as 0,1,2.")
+    unknown = [name for name in names if name not in classes]
+    if unknown:
+        raise UsageError(f"--labels: unknown class {unknown[0]!r}; the classes are {', '.join(classes)}.")
+    return [classes.index(label) if isinstance(label, str) else label for label in labels]
 
 
 def _load_generator(model_path):
@@ -368,7 +406,11 @@ def _export(args):
         parity = facts["parity"]
         print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
               f"{parity['max_abs_error']:.2g}{' (gated)' if parity['gated'] else ''}")
-    print(f"ganzoo: exported {len(metadata['formats'])} formats to {args.out}")
+    condition = metadata["condition"]
+    inputs = "z" if condition is None else (
+        f"z and {condition['name']} (int32, 0..{condition['num_values'] - 1}: {condition['meaning']})")
+    print(f"ganzoo: exported {len(metadata['formats'])} formats to {args.out}; signature "
+          f"{metadata['signature']!r} takes {inputs}")
     return 0
 
 

@@ -250,29 +250,39 @@ def test_bad_labels_and_outputs_exit_2_and_keep_files(cgan_run, tmp_path, capsys
     assert sorted(os.listdir(tmp_path)) == ["kept", "plain.keras"]  # no staging folder left behind
 
 
-def test_non_integer_labels_exit_2():
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["sample", "x", "--labels", "0,a", "--out", "x.png"])
+def test_bad_labels_exit_2(cgan_run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:  # an empty item is refused by the parser
+        cli.main(["sample", "x", "--labels", "0,,1", "--out", "x.png"])
     assert exit_info.value.code == 2
+    png = str(tmp_path / "s.png")  # a class name needs a model trained on a folder of class folders
+    _one_line_exit_2(["sample", cgan_run, "--labels", "0,shirt", "--out", png], capsys, "no class names")
+    assert not os.path.exists(png)
 
 
-def test_zoo_entry_of_a_conditional_run_ships_a_preset_with_gan_test(cgan_run, tmp_path, capsys):
+def test_zoo_entry_of_a_conditional_run_ships_exports_with_gan_test(cgan_run, tmp_path, capsys):
     import ganzoo
+    from ganzoo.runtime import TFLiteGenerator
 
     out = str(tmp_path / "entry")
     assert cli.main(["export", cgan_run, "--out", out, "--zoo-entry", "--quiet"]) == 0
     metadata = json.load(open(os.path.join(out, "metadata.json")))
-    assert metadata["num_classes"] == 10 and metadata["export"] is None
+    assert metadata["num_classes"] == 10 and metadata["export"]["condition"]["name"] == "labels"
     report = json.load(open(os.path.join(out, "metrics.json")))
     for judge in report["judges"].values():  # both shipped digits classifiers
         assert 0.0 <= judge["metrics"]["label_accuracy"] <= 1.0
         assert judge["real_floor"]["label_accuracy"] > 0.9  # on real test images
     assert report["verdict"]["label_accuracy"]["judge"] in report["judges"]
-    assert "No SavedModel or TFLite files" in open(os.path.join(out, "MODEL_CARD.md")).read()
+    int8 = metadata["export"]["formats"]["tflite_int8"]
+    assert set(int8["label_accuracy"]) == set(int8["fid_change"]) == {"cnn", "resnet"}
+    card = open(os.path.join(out, "MODEL_CARD.md")).read()
+    assert "| label accuracy |" in card and "int8 beside fp32: label accuracy" in card
     gan = ganzoo.from_preset(out)
     reference = loading.load_generator(cgan_run)
-    np.testing.assert_allclose(gan.generate(4, labels=[3, 3, 9, 0], seed=2),
-                               generate(reference, 4, labels=[3, 3, 9, 0], seed=2), atol=1e-5)
-    # Plain export of a two-input generator is refused in one line, writing nothing.
-    _one_line_exit_2(["export", cgan_run, "--out", str(tmp_path / "x")], capsys, "single-input generators")
-    assert not os.path.exists(tmp_path / "x")
+    expected = generate(reference, 4, labels=[3, 3, 9, 0], seed=2)
+    np.testing.assert_allclose(gan.generate(4, labels=[3, 3, 9, 0], seed=2), expected, atol=1e-5)
+    tflite = TFLiteGenerator(os.path.join(out, "generator.tflite"))
+    np.testing.assert_allclose(tflite.generate(4, labels=[3, 3, 9, 0], seed=2), expected, atol=1e-4)
+    # A plain export of the conditional run: serve(z, labels).
+    capsys.readouterr()
+    assert cli.main(["export", cgan_run, "--out", str(tmp_path / "x"), "--formats", "tflite"]) == 0
+    assert "takes z and labels (int32, 0..9: class label)" in capsys.readouterr().out

@@ -18,10 +18,14 @@ Built-in datasets (see `available`):
 * ``tfds:<name>``: any TensorFlow Datasets builder with a fixed-size uint8
   image feature, e.g. ``tfds:mnist`` (never downloaded unless
   ``GANZOO_TFDS_DOWNLOAD=1``; see `ganzoo.data.tfds_source`).
+* ``folder:PATH``: a folder of the user's PNG, JPEG, BMP or GIF images,
+  labels from its sub-folders; options ``image_size``, ``channels`` and
+  ``resize`` (see `ganzoo.data.folder`). One split, ``train``.
 
 Built-in datasets are held in memory as numpy arrays, so the whole split is
 the shuffle buffer. ``tfds:`` datasets are streamed, cached in memory as uint8
-and shuffled with a buffer of the whole split when it fits in 1 GiB.
+and shuffled with a buffer of the whole split when it fits in 1 GiB. Folders
+are decoded once and held in memory as uint8 up to 2 GiB, and streamed beyond.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ganzoo.data import idx, mixtures, tfds_source
+from ganzoo.data import folder, idx, mixtures, tfds_source
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -42,8 +46,10 @@ from ganzoo.data.mixtures import mode_centers, mode_std
 __all__ = [
     "DatasetError",
     "DatasetInfo",
+    "FOLDER_PREFIX",
     "TFDS_PREFIX",
     "available",
+    "epoch_stream",
     "info",
     "load",
     "load_arrays",
@@ -52,6 +58,7 @@ __all__ = [
 ]
 
 TFDS_PREFIX = "tfds:"
+FOLDER_PREFIX = folder.PREFIX
 DIGITS_TRAIN_SIZE = 1500
 DIGITS_SPLIT_SEED = 0
 _DIGITS_COUNT = 1797
@@ -70,6 +77,8 @@ class DatasetInfo:
         num_examples: Examples per split, or None when unknown (e.g. a TFDS
             dataset that is not prepared).
         kind: ``"image"`` (values in [-1, 1]) or ``"points"`` (raw coordinates).
+        class_names: Names of the classes in label order, when known (the
+            sub-folders of a ``folder:`` dataset), else None.
     """
 
     name: str
@@ -77,6 +86,7 @@ class DatasetInfo:
     num_classes: int | None
     num_examples: dict[str, int] | None
     kind: str
+    class_names: tuple[str, ...] | None = None
 
     @property
     def has_labels(self) -> bool:
@@ -150,7 +160,8 @@ def available() -> list[str]:
     """Lists the built-in dataset names.
 
     Returns:
-        Sorted names; any ``"tfds:<name>"`` is accepted in addition.
+        Sorted names; any ``"tfds:<name>"`` and ``"folder:PATH"`` is accepted
+        in addition.
     """
     return sorted(_REGISTRY)
 
@@ -162,7 +173,8 @@ def _unknown(name: object) -> DatasetError:
     hint = f"did you mean {close[0]!r}? " if close else ""
     return DatasetError(
         f"unknown dataset {name!r}; {hint}expected one of {', '.join(available())} "
-        f"or '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder"
+        f", '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder or '{FOLDER_PREFIX}PATH' for a folder "
+        "of images"
     )
 
 
@@ -181,18 +193,41 @@ def _tfds_meta(name: str) -> tuple[DatasetInfo, tfds_source.TfdsMeta]:
     return DatasetInfo(name, meta.shape, meta.num_classes, meta.num_examples, "image"), meta
 
 
-def info(name: str) -> DatasetInfo:
+def _options(name: str, options: dict) -> folder.Options | None:
+    """The checked folder options of a ``folder:`` dataset (None for the others, which take none)."""
+    unknown = sorted(set(options) - {"image_size", "channels", "resize"})
+    if unknown:
+        raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels or resize")
+    if folder.is_folder(name):
+        return folder.options(**options)
+    given = sorted(k for k, v in options.items() if v is not None)
+    if given:
+        raise DatasetError(
+            f"{given[0]} applies to '{FOLDER_PREFIX}PATH' datasets only, not to {name!r}; remove it"
+        )
+    return None
+
+
+def info(name: str, **options) -> DatasetInfo:
     """Describes a dataset without loading its data.
 
     Args:
-        name: A name from `available` or ``"tfds:<name>"``.
+        name: A name from `available`, ``"tfds:<name>"`` or ``"folder:PATH"``.
+        **options: For ``folder:`` only: ``image_size`` (height, width),
+            ``channels`` (1 or 3), ``resize`` ("crop" or "stretch").
 
     Returns:
         The dataset's `DatasetInfo`.
 
     Raises:
-        DatasetError: If the name is unknown.
+        DatasetError: If the name is unknown, or a folder is missing, empty or
+            has no images.
     """
+    opts = _options(name, options)
+    if opts is not None:
+        count, classes = folder.describe(name)
+        return DatasetInfo(name, (*opts.image_size, opts.channels), len(classes) if classes else None,
+                           {"train": count}, "image", classes)
     if _is_tfds(name):
         return _tfds_meta(name)[0]
     if not isinstance(name, str) or name not in _REGISTRY:
@@ -207,11 +242,13 @@ def _check_int(value: object, what: str, minimum: int) -> None:
         raise DatasetError(f"{what}={value!r} is invalid; expected an integer >= {minimum}")
 
 
-def _check_request(name: str, with_labels: bool, limit: int | None, seed: int) -> None:
+def _check_request(name: str, with_labels: bool, limit: int | None, seed: int, options: dict) -> None:
     if limit is not None:
         _check_int(limit, "limit", 1)
     _check_int(seed, "seed", 0)
-    described = info(name)
+    described = info(name, **options)
+    if folder.is_folder(name):
+        folder.check(name, with_labels=with_labels)  # the folder's own words for missing labels
     if with_labels and not described.has_labels:
         raise DatasetError(
             f"dataset {name!r} has no labels, but with_labels=True was given; "
@@ -226,6 +263,7 @@ def load_arrays(
     limit: int | None = None,
     *,
     seed: int = 0,
+    **options,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Loads a dataset split as numpy arrays (unshuffled, in split order).
 
@@ -236,6 +274,7 @@ def load_arrays(
         with_labels: Whether to return labels.
         limit: Keep only the first ``limit`` examples, or None for all.
         seed: Generation seed for ``ring8``/``grid25``; ignored otherwise.
+        **options: Folder options, as `info`.
 
     Returns:
         ``(x, y)``: float32 images NHWC in [-1, 1] (or points (N, 2)), and
@@ -245,7 +284,10 @@ def load_arrays(
         DatasetError: For an unknown name or split, missing/corrupt files,
             invalid ``limit``/``seed``, or labels asked of a label-free set.
     """
-    _check_request(name, with_labels, limit, seed)
+    _check_request(name, with_labels, limit, seed, options)
+    if folder.is_folder(name):
+        images, labels = folder_uint8_arrays(name, split, with_labels, limit, **options)
+        return _uint8_to_unit(images), labels
     if _is_tfds(name):
         images, labels = tfds_source.uint8_arrays(_tfds_meta(name)[1], split, with_labels, limit)
         return _uint8_to_unit(images), labels
@@ -258,6 +300,15 @@ def load_arrays(
     x, y = _REGISTRY[name][1](split, int(seed))
     end = None if limit is None else int(limit)
     return x[:end], (y[:end] if with_labels else None)
+
+
+def folder_uint8_arrays(name: str, split: str, with_labels: bool, limit: int | None, **options):
+    """A folder's images as uint8 arrays (its only split is ``train``); see `folder.uint8_arrays`."""
+    if split != "train":
+        raise DatasetError(f"dataset {name!r} has one split, 'train', not {split!r}; pass split='train'")
+    images, labels, _ = folder.uint8_arrays(name, with_labels=with_labels, opts=folder.options(**options),
+                                            limit=limit)
+    return images, labels
 
 
 def _scale(images: tf.Tensor) -> tf.Tensor:
@@ -285,6 +336,7 @@ def load(
     with_labels: bool = False,
     drop_remainder: bool = True,
     limit: int | None = None,
+    **options,
 ) -> tf.data.Dataset:
     """Builds a batched ``tf.data.Dataset`` for training or evaluation.
 
@@ -303,6 +355,7 @@ def load(
         drop_remainder: Drop the last partial batch so all batches have
             ``batch_size`` examples.
         limit: Keep only the first ``limit`` examples (handy for tiny tests).
+        **options: Folder options, as `info`.
 
     Returns:
         A dataset of float32 batches: images (B, H, W, C) in [-1, 1] or points
@@ -317,10 +370,10 @@ def load(
 
     _check_int(batch_size, "batch_size", 1)
     if _is_tfds(name):
-        _check_request(name, with_labels, limit, seed)
+        _check_request(name, with_labels, limit, seed, options)
         ds, count, buffer = _tfds_elements(name, split, with_labels, limit)
     else:
-        x, y = load_arrays(name, split, with_labels, limit, seed=seed)
+        x, y = load_arrays(name, split, with_labels, limit, seed=seed, **options)
         ds = tf.data.Dataset.from_tensor_slices((x, y) if with_labels else x)
         count = buffer = len(x)
     if drop_remainder and 0 <= count < batch_size:
@@ -339,69 +392,4 @@ def load(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def epoch_stream(
-    name: str,
-    *,
-    batch_size: int = 64,
-    seed: int = 0,
-    with_labels: bool = False,
-    limit: int | None = None,
-    start_batch: int = 0,
-) -> tuple[tf.data.Dataset, int]:
-    """An endless, resumable stream of training batches.
-
-    Data epoch ``k`` visits the examples in a permutation that depends only
-    on ``(seed, k)`` (a stateless shuffle), and the stream can start at any
-    batch. So a run resumed at batch ``start_batch`` sees exactly the batches
-    an uninterrupted run would have seen from there on. Each data epoch has
-    ``len(x) // batch_size`` full batches (the remainder is dropped).
-
-    Built-in datasets only (their arrays are in memory); ``tfds:`` names get
-    `load` repeated, whose order restarts on resume.
-
-    Args:
-        name: A name from `available` or ``"tfds:<name>"``.
-        batch_size: Examples per batch.
-        seed: Shuffle seed; also the generation seed of ``ring8``/``grid25``.
-        with_labels: Yield ``(x, label_int32)`` instead of ``x``.
-        limit: Keep only the first ``limit`` examples.
-        start_batch: Batches of the stream to skip (0 starts at data epoch 0).
-
-    Returns:
-        ``(dataset, batches_per_epoch)``.
-
-    Raises:
-        DatasetError: As `load`, and for a negative ``start_batch``.
-    """
-    import tensorflow as tf
-
-    _check_int(batch_size, "batch_size", 1)
-    _check_int(start_batch, "start_batch", 0)
-    if _is_tfds(name):
-        ds = load(name, batch_size=batch_size, seed=seed, with_labels=with_labels, limit=limit)
-        per_epoch = int(ds.cardinality())
-        if per_epoch < 0:  # unknown: count the batches once
-            per_epoch = int(ds.reduce(0, lambda count, _: count + 1))
-        return ds.repeat(), per_epoch
-    x, y = load_arrays(name, "train", with_labels, limit, seed=seed)
-    per_epoch = len(x) // batch_size
-    if per_epoch < 1:
-        raise DatasetError(
-            f"dataset {name!r} has {len(x)} examples, fewer than batch_size={batch_size}; "
-            "lower batch_size or raise limit"
-        )
-    x = tf.constant(x)
-    y = tf.constant(y) if with_labels else None
-    count, used = len(x), per_epoch * batch_size
-
-    def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(count, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:used], (per_epoch, batch_size)))
-
-    def gather(indices):
-        return (tf.gather(x, indices), tf.gather(y, indices)) if with_labels else tf.gather(x, indices)
-
-    first_epoch, offset = divmod(start_batch, per_epoch)
-    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(offset)
-    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), per_epoch
+from ganzoo.data.streams import epoch_stream  # noqa: E402  (streams builds on the loaders above)

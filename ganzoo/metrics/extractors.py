@@ -258,10 +258,13 @@ def get_extractor(dataset: str, judge: str = "cnn") -> FeatureExtractor:
         raise ExtractorError(f"unknown judge {judge!r}; choose from {', '.join(JUDGES)}")
     if dataset not in ACCURACY_FLOORS or not _shipped(dataset, judge):
         which = f"{judge} " if dataset in ACCURACY_FLOORS else ""
+        fix = (f"train one with python -m ganzoo.metrics.train_extractor --judge {judge}"
+               if not str(dataset).startswith("folder:") else
+               "a folder of your own images has no judge (it has no labelled test split); look at its "
+               "samples with ganzoo sample")
         raise ExtractorError(
             f"no {which}feature extractor for dataset {dataset!r}; ganzoo ships extractors for "
-            f"{', '.join(available_extractors()) or 'no dataset (reinstall ganzoo)'}; "
-            f"train one with python -m ganzoo.metrics.train_extractor --judge {judge}"
+            f"{', '.join(available_extractors()) or 'no dataset (reinstall ganzoo)'}; {fix}"
         )
     stem = weights_dir() / f"{dataset}_{judge}"
     metadata = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))

@@ -21,16 +21,17 @@ from keras import ops
 
 from ganzoo import callbacks, data, metrics, models, plots
 from ganzoo.backend import gradients
-from ganzoo.training import checkpoint
+from ganzoo.training import checkpoint, fine_tune
 
 logger = logging.getLogger(__name__)
 
+CLASSES_FILE = "classes.json"
 RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml", checkpoint.FOLDER)
 
 
 # What a resumed run may change: train longer, checkpoint more often, lower a learning rate.
 RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_every_epochs", "d_learning_rate",
-                     "g_learning_rate")
+                     "g_learning_rate", "from_preset")
 
 
 class RunDirectoryError(ValueError):
@@ -51,7 +52,7 @@ def check_run_dir(path, *, force=False):
 
 def build_from_config(config, sample_shape=None):
     """Builds the compiled GAN of `config` for its dataset's sample shape (or `sample_shape`)."""
-    info = data.info(config.data.dataset)
+    info = data.info(config.data.dataset, **config.data.options())
     model = config.model
     gan = models.build_gan(
         model.family,
@@ -174,20 +175,22 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     found = check_resumable(config, out) if resume else None
     if not resume:
         check_run_dir(out, force=force)
-    info = data.info(config.data.dataset)
+    info = data.info(config.data.dataset, **config.data.options())
     train_config = config.train
 
     def stream(start_batch):
         return data.epoch_stream(
             config.data.dataset, batch_size=config.data.batch_size, seed=train_config.seed,
             limit=config.data.limit, with_labels=config.model.conditional is not None,
-            start_batch=start_batch,
+            start_batch=start_batch, **config.data.options(),
         )
 
     _, per_epoch = stream(0)  # loads the data first: a missing dataset fails before any write
     if found is None:
         keras.utils.set_random_seed(train_config.seed)
         gan = build_from_config(config)
+        if train_config.from_preset:
+            fine_tune.start_from_preset(gan, train_config.from_preset)
         state = {"epoch": 0, "step": 0, "history": {}, "partial_logs": {}, "fit_seconds": 0.0}
         if force:
             shutil.rmtree(os.path.join(out, checkpoint.FOLDER), ignore_errors=True)
@@ -200,6 +203,8 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     checkpoint.clean_partial(out)
     os.makedirs(out, exist_ok=True)
     _write_config(config, out)
+    if info.class_names and config.model.conditional is not None:
+        write_class_names(out, info.class_names)
     if found is not None:  # history.json may hold epochs newer than the checkpoint
         callbacks.write_history(state["history"], os.path.join(out, "history.json"))
 
@@ -263,6 +268,21 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         )
     logger.info("Run written to %s", out)
     return gan, history
+
+
+def write_class_names(out, class_names):
+    """Writes ``classes.json``: the class names of a labelled folder, in label order."""
+    with open(os.path.join(out, CLASSES_FILE), "w", encoding="utf-8") as f:
+        json.dump(list(class_names), f, indent=1)
+
+
+def read_class_names(run_dir):
+    """The class names a run in `run_dir` was trained with, or None."""
+    path = os.path.join(run_dir, CLASSES_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _write_config(config, out):
