@@ -254,6 +254,7 @@ def test_bad_labels_exit_2(cgan_run, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # an empty item is refused by the parser
         cli.main(["sample", "x", "--labels", "0,,1", "--out", "x.png"])
     assert exit_info.value.code == 2
+    capsys.readouterr()
     png = str(tmp_path / "s.png")  # a class name needs a model trained on a folder of class folders
     _one_line_exit_2(["sample", cgan_run, "--labels", "0,shirt", "--out", png], capsys, "no class names")
     assert not os.path.exists(png)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ganzoo import cli, models  # noqa: F401  (models registers the classes load_model needs)
+from ganzoo import cli, config, models  # noqa: F401  (models registers the classes load_model needs)
 from ganzoo.training import checkpoint
 
 BACKEND = keras.backend.backend()
@@ -143,13 +143,21 @@ def test_killed_five_times_resumes_to_the_uninterrupted_result(tmp_path):
         np.testing.assert_array_equal(a, b)  # bit for bit, optimizer moments and RNG included
 
 
-def test_nan_guard_keeps_the_last_good_checkpoint(tmp_path, capsys):
+def test_nan_guard_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
     config_path = _write_config(str(tmp_path), epochs=1)
     out = str(tmp_path / "run")
     assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
-    absurd = _write_config(str(tmp_path), epochs=3, d_learning_rate=1e30)
+    longer = _write_config(str(tmp_path), epochs=3)
+    real_load = config.load
+
+    def absurd(path):  # a config may not hold a rate above 1, so the diverging rate is set after loading
+        loaded = real_load(path)
+        loaded.train.d_learning_rate = 1e30
+        return loaded
+
+    monkeypatch.setattr(config, "load", absurd)
     capsys.readouterr()
-    assert cli.main(["train", absurd, "--out", out, "--quiet", "--resume"]) == 1
+    assert cli.main(["train", longer, "--out", out, "--quiet", "--resume"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "training diverged" in err[0] and "epoch 2 step 1" in err[0], err
     assert "loss became nan" in err[0] or "loss became inf" in err[0], err
