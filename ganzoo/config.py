@@ -170,6 +170,10 @@ class OutputConfig:
     samples: int = _field(64, minimum=1, maximum=10_000, help="samples per grid")
     tensorboard: bool = _field(
         False, help="write TensorBoard event files to <run>/tb: scalars per step and epoch, sample grids")
+    metrics: Optional[Annotated[list[str], Length(1, 8)]] = _field(
+        None, help="score samples while training, e.g. [fid], per judge into history.json and TensorBoard")
+    metrics_every: int = _field(1, minimum=1, maximum=1_000_000, help="epochs between metric scores")
+    metrics_n: int = _field(1000, minimum=10, maximum=50_000, help="samples (and real images) per score")
 
 
 @dataclasses.dataclass
@@ -308,6 +312,13 @@ def _check_names(config):
         _named("data.dataset", data.folder.check, config.data.dataset, with_labels=True)
     if model.augment:
         _named("model.augment", augment.build_augmenter, model.augment)
+    if config.output.metrics:
+        from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
+
+        _named("output.metrics", evaluate.check_metrics, config.output.metrics)
+        if info.name not in extractors.available_extractors():
+            raise ConfigError(f"Key 'output.metrics' needs a dataset with shipped judges "
+                              f"({', '.join(extractors.available_extractors())}), not {info.name!r}.")
     if model.family == "dcgan" and info.kind != "image":
         raise ConfigError(
             f"Key 'model.family' dcgan builds image networks, but dataset {info.name!r} holds "

@@ -189,3 +189,12 @@ def test_every_builder_argument_is_declared():
     for builder in (models.dcgan.build_generator, models.dcgan.build_discriminator, models.mlp.build_generator,
                     models.mlp.build_discriminator, models.conditional.build_conditional_generator):
         assert arguments.keyword_hints(builder)  # raises TypeError on an undeclared keyword
+
+
+def test_output_metrics_need_known_names_and_a_dataset_with_judges():
+    digits = {"name": "x", "model": {"family": "dcgan"}, "data": {"dataset": "digits"}}
+    assert config.from_dict({**digits, "output": {"metrics": ["fid", "kid"]}}).output.metrics == ["fid", "kid"]
+    with pytest.raises(config.ConfigError, match="output.metrics.*'fdi'.*choose from"):
+        config.from_dict({**digits, "output": {"metrics": ["fdi"]}})
+    with pytest.raises(config.ConfigError, match="output.metrics.*shipped judges.*digits.*'ring8'"):
+        config.from_dict({**MLP_ON_RING8, "output": {"metrics": ["fid"]}})

@@ -1,11 +1,13 @@
 """`ganzoo train --tensorboard`: Keras' TensorBoard callback plus sample images, on every backend."""
 
 import glob
+import json
 import os
 
 import pytest
+import yaml
 
-from ganzoo import cli, tensorboard
+from ganzoo import cli, config, tensorboard
 
 
 def read_events(folder):
@@ -21,14 +23,22 @@ def read_events(folder):
     return found
 
 
-def test_a_run_writes_scalars_per_step_and_epoch_and_sample_images(tmp_path):
+def test_a_run_writes_scalars_per_step_and_epoch_metrics_and_sample_images(tmp_path):
+    raw = yaml.safe_load(open(config.resolve_path("dcgan_digits"), encoding="utf-8"))
+    raw["output"].update(metrics=["fid"], metrics_every=2, metrics_n=50)  # MetricCallback, configured
+    path = tmp_path / "metrics.yaml"
+    path.write_text(yaml.safe_dump(raw))
     out = tmp_path / "run"
-    assert cli.main(["train", "dcgan_digits", "--epochs", "2", "--steps-per-epoch", "2", "--out",
+    assert cli.main(["train", str(path), "--epochs", "2", "--steps-per-epoch", "2", "--out",
                      str(out), "--quiet", "--tensorboard"]) == 0
     events = read_events(out / "tb")
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert events[("train", f"batch_{name}")] == [1, 2, 3, 4], name  # every step
         assert events[("train", f"epoch_{name}")] == [0, 1], name  # every epoch
+    for name in ("fid_cnn", "fid_resnet", "fid_vs_floor"):  # every metrics_every epochs
+        assert events[("train", f"epoch_{name}")] == [1], name
+    history = json.load(open(out / "history.json", encoding="utf-8"))
+    assert history["fid_cnn"][0] is None and history["fid_cnn"][1] > 0  # scored at epoch 2 only
     # dcgan_digits draws a grid every 10 epochs: in 2 epochs, only the final one (epoch index 1).
     assert events[("samples", "samples")] == [1]
 

@@ -221,6 +221,10 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
                              n=config.output.samples, centers=centers),
     ]
+    if config.output.metrics:  # before TensorBoard and the checkpointer, which record its scores
+        fit_callbacks.append(callbacks.MetricCallback(
+            config.data.dataset, config.output.metrics, every=config.output.metrics_every,
+            n=config.output.metrics_n, seed=config.train.seed))
     if config.output.tensorboard:
         from ganzoo import tensorboard  # pylint: disable=import-outside-toplevel
 
