@@ -38,7 +38,7 @@ test: setup data
 	@logs=$$(mktemp -d); \
 	echo "pytest on $(BACKENDS) at once (logs in $$logs, printed when all are done)"; \
 	for backend in $(BACKENDS); do \
-		(KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q -p no:cacheprovider \
+		(KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 \
 			--basetemp=$$logs/pytest-$$backend tests > $$logs/$$backend.log 2>&1; \
 		 echo $$? > $$logs/$$backend.status) & \
 	done; \

@@ -104,7 +104,8 @@ def _check(raw):
         entry = config.from_dict(raw)
     except config.ConfigError as error:
         message = str(error)
-        assert "\n" not in message and re.search(r"[Kk]ey '[a-z_]+[.'\[]", message), repr(message)
+        # repr() quotes a key holding a single quote with double quotes
+        assert "\n" not in message and re.search(r"[Kk]ey ['\"][a-z_]+[.'\"\[]", message), repr(message)
         return None
     # What a run writes as config.yaml reads back as the same config (resume relies on it).
     assert config.from_dict(yaml.safe_load(yaml.safe_dump(entry.to_dict()))) == entry
