@@ -3,7 +3,8 @@
 A model's test module subclasses `GANConformance`, names the class
 `Test<Model>` and provides `build_model(seed)` (an uncompiled GAN) and
 `make_data(n)` (a float32 array of samples), and conditional models
-`make_labels(n)`. pytest then runs each check below
+`make_labels(n)`. Image-to-image models give inputs as `make_data`, targets as
+`make_labels` (Keras' ``fit(x, y)``) and override `samples` and `sample_shape`. pytest then runs each check below
 for that model; `make test` runs pytest once per Keras backend.
 """
 
@@ -41,6 +42,17 @@ class GANConformance:
 
     def make_data(self, n):
         raise NotImplementedError
+
+    def samples(self, model, n, seed):
+        """What the model makes, for the checks: `n` samples from latent seed `seed`.
+
+        Image-to-image models override it: their outputs for `n` inputs drawn with `seed`.
+        """
+        return model.generate(n, seed=seed, batch_size=2)
+
+    def sample_shape(self):
+        """Shape of one sample the model makes (the data's, unless overridden)."""
+        return tuple(self.data().shape[1:])
 
     def unchanged_by_design(self, model):
         """Paths of weights that get no gradient by construction (say why where overridden)."""
@@ -80,8 +92,8 @@ class GANConformance:
     # -------------------------------------------------------------- checks
     def test_builds_and_generates_in_range(self):
         model = self.compiled_model()
-        samples = model.generate(5, seed=0, batch_size=2)
-        assert samples.shape == (5,) + tuple(self.data().shape[1:])
+        samples = self.samples(model, 5, seed=0)
+        assert samples.shape == (5,) + self.sample_shape()
         assert samples.dtype == np.float32
         assert np.all(np.isfinite(samples))
         if self.sample_range is not None:
@@ -115,7 +127,7 @@ class GANConformance:
                 ],
                 "frozen": [v.path for v, b, a in zip(statistics, before[1], values(statistics))
                            if np.array_equal(b, a)],
-                "samples": (model.generate(6, seed=1), twin.generate(6, seed=1)),
+                "samples": (self.samples(model, 6, seed=1), self.samples(twin, 6, seed=1)),
             }
             type(self)._trained = cache
         return cache
@@ -162,9 +174,7 @@ class GANConformance:
         model.save(path)
         reloaded = ganzoo.load_model(path)
 
-        np.testing.assert_array_equal(
-            model.generate(8, seed=0), reloaded.generate(8, seed=0)
-        )
+        np.testing.assert_array_equal(self.samples(model, 8, seed=0), self.samples(reloaded, 8, seed=0))
         assert iterations(reloaded.d_optimizer) == iterations(model.d_optimizer)
         assert iterations(reloaded.g_optimizer) == iterations(model.g_optimizer)
         for a, b in zip(values(model.optimizer.variables), values(reloaded.optimizer.variables)):
@@ -189,7 +199,7 @@ class GANConformance:
         # (a CI run under load differed by 2.6e-6 on TensorFlow); a different seed differs by O(0.1).
         np.testing.assert_allclose(runs[0], runs[1], rtol=0, atol=1e-4)
         # The seed matters: another seed gives another initial generator.
-        initial = [self.compiled_model(seed=s).generate(6, seed=1) for s in (3, 4)]
+        initial = [self.samples(self.compiled_model(seed=s), 6, seed=1) for s in (3, 4)]
         assert np.abs(initial[0] - initial[1]).max() > 1e-2
 
     def test_standard_keras_callbacks_work_and_keep_the_learning_rate_ratio(self, tmp_path):

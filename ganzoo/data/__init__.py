@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ganzoo.data import folder, idx, mixtures, tfds_source
+from ganzoo.data import folder, idx, mixtures, pairs, tfds_source
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -76,9 +76,12 @@ class DatasetInfo:
         num_classes: Number of label classes, or None for label-free datasets.
         num_examples: Examples per split, or None when unknown (e.g. a TFDS
             dataset that is not prepared).
-        kind: ``"image"`` (values in [-1, 1]) or ``"points"`` (raw coordinates).
+        kind: ``"image"`` (values in [-1, 1]), ``"points"`` (raw coordinates)
+            or ``"pairs"`` (``(inputs, targets)`` images, see `ganzoo.data.pairs`;
+            ``shape`` is the targets').
         class_names: Names of the classes in label order, when known (the
             sub-folders of a ``folder:`` dataset), else None.
+        input_shape: The inputs' shape of a ``"pairs"`` dataset, else None.
     """
 
     name: str
@@ -87,6 +90,7 @@ class DatasetInfo:
     num_examples: dict[str, int] | None
     kind: str
     class_names: tuple[str, ...] | None = None
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def has_labels(self) -> bool:
@@ -129,17 +133,8 @@ def _mixture(name: str) -> _Loader:
 
 _REGISTRY: dict[str, tuple[DatasetInfo, _Loader]] = {
     "digits": (
-        DatasetInfo(
-            "digits",
-            (8, 8, 1),
-            10,
-            {
-                "train": DIGITS_TRAIN_SIZE,
-                "test": _DIGITS_COUNT - DIGITS_TRAIN_SIZE,
-                "all": _DIGITS_COUNT,
-            },
-            "image",
-        ),
+        DatasetInfo("digits", (8, 8, 1), 10, {"train": DIGITS_TRAIN_SIZE, "test": _DIGITS_COUNT - DIGITS_TRAIN_SIZE,
+                                              "all": _DIGITS_COUNT}, "image"),
         _digits,
     ),
     "fashion_mnist": (
@@ -152,6 +147,11 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Loader]] = {
             _mixture(name),
         )
         for name in mixtures.names()
+    },
+    **{  # (inputs, targets) pairs: the loader's second array is the targets
+        name: (DatasetInfo(name, target, None, dict(splits), "pairs", input_shape=source),
+               lambda split, seed, load=load: load(split)[:2])
+        for name, (source, target, splits, load) in pairs.PAIRED.items()
     },
 }
 
@@ -249,6 +249,9 @@ def _check_request(name: str, with_labels: bool, limit: int | None, seed: int, o
     described = info(name, **options)
     if folder.is_folder(name):
         folder.check(name, with_labels=with_labels)  # the folder's own words for missing labels
+    if with_labels and described.kind == "pairs":
+        raise DatasetError(f"dataset {name!r} yields (inputs, targets) image pairs; with_labels does not apply "
+                           "(ganzoo.data.pairs.load_pair_arrays gives the classes); drop with_labels")
     if with_labels and not described.has_labels:
         raise DatasetError(
             f"dataset {name!r} has no labels, but with_labels=True was given; "
@@ -278,7 +281,8 @@ def load_arrays(
 
     Returns:
         ``(x, y)``: float32 images NHWC in [-1, 1] (or points (N, 2)), and
-        int32 labels (N,) when ``with_labels`` else None.
+        int32 labels (N,) when ``with_labels`` else None; for a paired
+        dataset, ``(inputs, targets)``.
 
     Raises:
         DatasetError: For an unknown name or split, missing/corrupt files,
@@ -299,7 +303,7 @@ def load_arrays(
         )
     x, y = _REGISTRY[name][1](split, int(seed))
     end = None if limit is None else int(limit)
-    return x[:end], (y[:end] if with_labels else None)
+    return x[:end], (y[:end] if with_labels or _REGISTRY[name][0].kind == "pairs" else None)
 
 
 def folder_uint8_arrays(name: str, split: str, with_labels: bool, limit: int | None, **options):
@@ -374,7 +378,7 @@ def load(
         ds, count, buffer = _tfds_elements(name, split, with_labels, limit)
     else:
         x, y = load_arrays(name, split, with_labels, limit, seed=seed, **options)
-        ds = tf.data.Dataset.from_tensor_slices((x, y) if with_labels else x)
+        ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
         count = buffer = len(x)
     if drop_remainder and 0 <= count < batch_size:
         raise DatasetError(

@@ -140,7 +140,8 @@ def epoch_stream(
         name: A name from `available`, ``"tfds:<name>"`` or ``"folder:PATH"``.
         batch_size: Examples per batch.
         seed: Shuffle seed; also the generation seed of ``ring8``/``grid25``.
-        with_labels: Yield ``(x, label_int32)`` instead of ``x``.
+        with_labels: Yield ``(x, label_int32)`` instead of ``x`` (a paired
+            dataset always yields ``(inputs, targets)``).
         limit: Keep only the first ``limit`` examples.
         start_batch: Batches of the stream to skip (0 starts at data epoch 0).
         **options: Folder options (see `ganzoo.data.info`).
@@ -167,7 +168,7 @@ def epoch_stream(
     x, y, to_unit = _source(name, with_labels, limit, seed, options)
     per_epoch = _per_epoch(name, len(x), batch_size)
     x = tf.constant(x)
-    y = tf.constant(y) if with_labels else None
+    y = None if y is None else tf.constant(y)  # labels, or a paired dataset's targets
     count, used = len(x), per_epoch * batch_size
 
     def epoch_batches(epoch):
@@ -177,7 +178,7 @@ def epoch_stream(
 
     def gather(indices):
         images = to_unit(tf.gather(x, indices))
-        return (images, tf.gather(y, indices)) if with_labels else images
+        return images if y is None else (images, tf.gather(y, indices))
 
     first_epoch, offset = divmod(start_batch, per_epoch)
     ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(offset)

@@ -1,6 +1,7 @@
 """Layers: against mode collapse (discriminator side), and fast-training convolutions and batch normalization."""
 
 from ganzoo.layers.conv import Conv2D, Conv2DTranspose
+from ganzoo.layers.dropout import seeded_dropout
 from ganzoo.layers.minibatch_stddev import MinibatchStdDev
 from ganzoo.layers.normalization import BatchNormalization
 from ganzoo.layers.packing import pack, packed_shape
@@ -14,5 +15,6 @@ __all__ = [
     "SpectralNormalization",
     "pack",
     "packed_shape",
+    "seeded_dropout",
     "spectral_normalized",
 ]

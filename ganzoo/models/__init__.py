@@ -2,9 +2,10 @@
 
 import difflib
 
-from ganzoo.models import dcgan, mlp
+from ganzoo.models import dcgan, mlp, pix2pix
 from ganzoo.models.base import GAN
 from ganzoo.models.conditional import ConditionalGAN, build_conditional_gan
+from ganzoo.models.image_to_image import ImageToImageGAN
 from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
@@ -89,4 +90,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "ConditionalGAN", "MixtureGAN", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]
+__all__ = ["GAN", "ConditionalGAN", "ImageToImageGAN", "MixtureGAN", "pix2pix", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]

@@ -101,7 +101,8 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_int("latent_dim", latent_dim, minimum=1)
+        if latent_dim is not None:  # None: the generator takes no latents (image-to-image families)
+            check_int("latent_dim", latent_dim, minimum=1)
         check_int("d_steps_per_g_step", d_steps_per_g_step, minimum=1)
         check_int("d_pretrain_steps", d_pretrain_steps, minimum=0)
         check_int("pack", pack, minimum=1)
@@ -225,10 +226,26 @@ class GAN(keras.Model):
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 
+    def unpack_batch(self, data):
+        """Splits a batch into `(real samples, context)`, the context passed to every hook below.
+
+        Here a batch is images, or `(images, labels)` (context: the labels,
+        None without them; unconditional GANs ignore them). An image-to-image
+        family reads `(inputs, targets)` instead (`ImageToImageGAN`); a batch
+        of image pairs given to this GAN is refused rather than trained on
+        with the inputs taken for real images.
+        """
+        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if labels is not None and len(labels.shape) > 2:
+            raise ValueError(
+                f"{type(self).__name__} trains on images or (images, class labels), but the batch's "
+                f"second part has shape {tuple(labels.shape)}: (inputs, targets) image pairs need an "
+                "image-to-image family such as ganzoo.models.pix2pix.")
+        return real, labels
+
     @stateless_train_step
     def train_step(self, data):
-        # `labels` is None for image-only batches; unconditional GANs ignore it.
-        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real, labels = self.unpack_batch(data)
         batch_size = ops.shape(real)[0]
         generator_variables = self.generator.trainable_variables
 

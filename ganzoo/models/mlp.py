@@ -1,14 +1,13 @@
 """The fully connected GAN of Goodfellow et al. (2014), for flat, 2-D and small image data."""
 
 import math
-import random
 from typing import Annotated, Optional
 
 import keras
 from keras import layers
 
 from ganzoo.arguments import GroupSize, HiddenUnits, LatentSize, OneOf, PackSize, Range
-from ganzoo.layers import BatchNormalization, MinibatchStdDev, packed_shape, spectral_normalized
+from ganzoo.layers import BatchNormalization, MinibatchStdDev, packed_shape, seeded_dropout, spectral_normalized
 
 
 def build_generator(
@@ -86,10 +85,7 @@ def build_discriminator(
         x = spectral_normalized(layers.Dense(units), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
-            # An explicit seed (drawn from Python's RNG, which keras.utils.set_random_seed
-            # seeds) makes every backend use Keras' seeded dropout, whose state the GAN
-            # saves; with seed=None torch would draw from its own global generator.
-            x = layers.Dropout(dropout, seed=random.randint(1, 2**31 - 1))(x)
+            x = seeded_dropout(dropout)(x)
     if minibatch_stddev:
         x = MinibatchStdDev(minibatch_group_size)(x)
     logits = spectral_normalized(layers.Dense(num_outputs), spectral_norm)(x)

@@ -21,9 +21,11 @@ VALIDATION_SEED = 20_231_127
 
 def test_step(model, data):
     """Scores one held-out batch of `model` (a ganzoo GAN); returns the metric results."""
-    real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+    real, labels = model.unpack_batch(data)
     batch_size = ops.shape(real)[0]
-    latents = keras.random.normal((batch_size, model.latent_dim), seed=VALIDATION_SEED)
+    latents = None  # image-to-image generators take no latents
+    if model.latent_dim is not None:
+        latents = keras.random.normal((batch_size, model.latent_dim), seed=VALIDATION_SEED)
     fake = model.fake_batch(batch_size, labels, training=False, latents=latents)
     d_loss, probabilities = model.discriminator_loss(real, fake, labels, training=False)
     g_loss, _ = model.generator_loss(fake, labels, training=False)

@@ -1,0 +1,82 @@
+"""Paired image datasets for image-to-image models: ``(inputs, targets)``, both float images in [-1, 1].
+
+A paired dataset yields ``(inputs, targets)`` batches wherever ganzoo yields
+data (`ganzoo.data.load`, `load_arrays`, `epoch_stream`): Keras' own
+convention for a model with inputs and targets, read by
+`ganzoo.models.image_to_image.ImageToImageGAN`. ``with_labels`` does not apply
+(the second part is always the targets); the class labels of the images a
+pair came from, for scoring whether a translation keeps the class, come from
+`load_pair_arrays`.
+
+Built in:
+
+* ``fashion_mnist_edges``: input = `edges` of a Fashion-MNIST image, target =
+  the image; the official splits (``train`` 60 000, ``test`` 10 000).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ganzoo.data import idx
+
+# Sobel's 3x3 kernels reach 4 for a unit step (on images in [0, 1]); the magnitude is divided by it.
+_SOBEL_STEP = 4.0
+
+
+def edges(images) -> np.ndarray:
+    """The Sobel edge magnitude of images: the input of ``fashion_mnist_edges``.
+
+    Each image is first averaged over its channels; the gradient magnitude
+    ``sqrt(sobel_x ** 2 + sobel_y ** 2)`` (Sobel's 3x3 kernels as two
+    `scipy.ndimage.correlate1d` passes per axis, edges of the image extended
+    by reflection) is divided by 4, the magnitude of a step
+    from black to white, clipped to 1 and mapped to [-1, 1]: -1 where the image
+    is flat, 1 on the strongest edges.
+
+    Args:
+        images: float array (N, H, W, C) in [-1, 1].
+
+    Returns:
+        float32 array (N, H, W, 1) in [-1, 1].
+    """
+    from scipy import ndimage  # pylint: disable=import-outside-toplevel
+
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"edges() takes a batch of images (N, H, W, C), got shape {images.shape}")
+    gray = (images.mean(axis=-1) + 1.0) / 2.0  # [0, 1]
+
+    def sobel(derivative_axis, smoothing_axis):  # within each image: ndimage.sobel would smooth across the batch
+        derivative = ndimage.correlate1d(gray, [-1.0, 0.0, 1.0], axis=derivative_axis, mode="reflect")
+        return ndimage.correlate1d(derivative, [1.0, 2.0, 1.0], axis=smoothing_axis, mode="reflect")
+
+    magnitude = np.hypot(sobel(1, 2), sobel(2, 1))
+    return (np.clip(magnitude / _SOBEL_STEP, 0.0, 1.0) * 2.0 - 1.0)[..., np.newaxis].astype(np.float32)
+
+
+def _fashion_mnist_edges(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    images, labels = idx.fashion_mnist_arrays(split)
+    targets = (images.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+    return edges(targets), targets, labels
+
+
+# name -> (input shape, target shape, splits, loader(split) -> (inputs, targets, labels))
+PAIRED = {
+    "fashion_mnist_edges": ((28, 28, 1), (28, 28, 1), {"train": 60_000, "test": 10_000}, _fashion_mnist_edges),
+}
+
+
+def is_paired(name) -> bool:
+    """Whether `name` is a paired dataset (its batches are ``(inputs, targets)``)."""
+    return isinstance(name, str) and name in PAIRED
+
+
+def load_pair_arrays(name: str, split: str = "train", limit: int | None = None):
+    """``(inputs, targets, labels)`` of a paired dataset's split, in split order.
+
+    ``labels`` are the int32 classes of the images the pairs came from.
+    """
+    inputs, targets, labels = PAIRED[name][3](split)
+    end = None if limit is None else int(limit)
+    return inputs[:end], targets[:end], labels[:end]
