@@ -79,9 +79,9 @@ def parse_args(argv=None):
 
 def load_configs(parser, names):
     """Loads and checks the configs to benchmark (all ring8/grid25 zoo configs if none given)."""
-    from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
+    from ganzoo import config as config_lib, config_files  # pylint: disable=import-outside-toplevel
 
-    candidates = names or config_lib.zoo_config_names()
+    candidates = names or config_files.zoo_config_names()
     configs = []
     for name in candidates:
         try:

@@ -201,10 +201,10 @@ def _run(args):
 
 
 def _list():
-    from ganzoo import config, data, losses, models
+    from ganzoo import config, config_files, data, losses, models
 
     print("Zoo configs (ganzoo train NAME):")
-    for name in config.zoo_config_names():
+    for name in config_files.zoo_config_names():
         entry = config.load(name)
         print(f"  {name:<24} {entry.model.family:<6} {entry.data.dataset:<14} {entry.description}")
     print(f"Model families: {', '.join(sorted(models.FAMILIES))}")

@@ -32,10 +32,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganzoo import arguments, cli, config
+from ganzoo import arguments, cli, config, config_files
 from ganzoo.training import run
 
-ZOO = config.zoo_config_names()
+ZOO = config_files.zoo_config_names()
 ON_TENSORFLOW = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="building and training mutated configs runs on TensorFlow only: the CLI and config checks are "

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from ganzoo import config, presets
+from ganzoo import config, config_files, presets
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTED = ROOT / "exported"
@@ -119,17 +119,17 @@ def test_missing_name_is_one_line_naming_every_folder(home, tmp_path, monkeypatc
 
 
 def test_zoo_configs_come_from_the_checkout_first():
-    dirs = config.zoo_config_dirs()
+    dirs = config_files.zoo_config_dirs()
     assert dirs[0] == str(ROOT / "zoo_configs")
     assert any(d.endswith(os.path.join("share", "ganzoo", "zoo_configs")) for d in dirs[1:])
-    assert config.zoo_config_dir() == str(ROOT / "zoo_configs")
-    assert "dcgan_digits" in config.zoo_config_names()
+    assert config_files.zoo_config_dir() == str(ROOT / "zoo_configs")
+    assert "dcgan_digits" in config_files.zoo_config_names()
 
 
 def test_no_zoo_configs_is_one_line_naming_where_it_looked(tmp_path, monkeypatch):
     missing = [str(tmp_path / "a"), str(tmp_path / "b")]
-    monkeypatch.setattr(config, "zoo_config_dirs", lambda: missing)
-    assert config.zoo_config_names() == []
+    monkeypatch.setattr(config_files, "zoo_config_dirs", lambda: missing)
+    assert config_files.zoo_config_names() == []
     with pytest.raises(config.ConfigError) as info:
         config.load("dcgan_digits")
     message = str(info.value)
@@ -202,8 +202,8 @@ def run_installed(args, cwd, **env):
 API_CHECK = """
 import contextlib, io, json, os, sys
 import ganzoo
-from ganzoo import cli, config, presets
-facts = {"ganzoo": ganzoo.__file__, "zoo_config_dir": config.zoo_config_dir(),
+from ganzoo import cli, config, config_files, presets
+facts = {"ganzoo": ganzoo.__file__, "zoo_config_dir": config_files.zoo_config_dir(),
          "config": config.load("dcgan_digits").name,
          "editable": any("editable" in repr(finder) for finder in sys.meta_path)}
 try:
