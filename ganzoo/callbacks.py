@@ -25,12 +25,14 @@ import tempfile
 from collections.abc import Iterable
 
 import keras
+import numpy as np
 
 from ganzoo.plots import (
     SCORE_KEYS,
     as_keys,
     check_positive_int,
     ensure_parent,
+    pair_tiles,
     plot_history,
     save_image_grid,
     scatter_plot,
@@ -212,6 +214,9 @@ class SampleGrid(keras.callbacks.Callback):
         seed: Latent seed passed to ``model.generate``.
         columns: Tiles per row for image grids (None: near-square).
         centers: Optional (k, 2) mode centres for scatter plots.
+        pairs: Image-to-image models: fixed ``(inputs, targets)`` arrays; each
+            picture shows input, output and target of each (`plots.pair_tiles`)
+            through ``model.translate`` instead of ``generate``.
 
     Attributes:
         paths: Every file written so far (kept across ``fit`` calls).
@@ -221,7 +226,7 @@ class SampleGrid(keras.callbacks.Callback):
     """
 
     def __init__(self, directory: str | os.PathLike, *, every: int = 1, n: int = 64,
-                 seed: int = 0, columns: int | None = None, centers=None):
+                 seed: int = 0, columns: int | None = None, centers=None, pairs=None):
         super().__init__()
         check_positive_int("every", every)
         check_positive_int("n", n)
@@ -229,6 +234,9 @@ class SampleGrid(keras.callbacks.Callback):
         self.directory = os.fspath(directory)
         self.every, self.n, self.seed = int(every), int(n), seed
         self.columns, self.centers = columns, centers
+        self.pairs = None if pairs is None else tuple(np.asarray(part)[:self.n] for part in pairs)
+        if self.pairs is not None and columns is None:
+            self.columns = 3 * max(1, int(np.sqrt(len(self.pairs[0]) / 3)))  # input, output, target
         self.paths: list[str] = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -253,13 +261,18 @@ class SampleGrid(keras.callbacks.Callback):
         Raises:
             TypeError: If the model has no ``generate`` method.
         """
+        if self.pairs is not None:
+            inputs, targets = self.pairs
+            return self._save(pair_tiles(inputs, to_numpy(self.model.translate(inputs)), targets), filename, title)
         generate = getattr(self.model, "generate", None)
         if not callable(generate):
             raise TypeError(
                 f"SampleGrid needs a model with generate(n, *, seed=None); got a "
                 f"{type(self.model).__name__} without one. Use it with a ganzoo GAN model."
             )
-        samples = to_numpy(generate(self.n, seed=self.seed))
+        return self._save(to_numpy(generate(self.n, seed=self.seed)), filename, title)
+
+    def _save(self, samples, filename, title):
         path = os.path.join(self.directory, filename)
         if samples.ndim == 2 and samples.shape[-1] == 2:
             path = scatter_plot(samples, path, centers=self.centers, title=title)

@@ -14,67 +14,20 @@ Every problem (unreadable file, malformed YAML, unknown or misspelled key, wrong
 type, out-of-range value, unknown model family, loss or dataset) raises
 `ConfigError` with a one-line message that names the key and the fix.
 
-The zoo configs (``ganzoo train NAME``) are the YAML files of the checkout's
-``zoo_configs/``; a wheel installs the same files as data into
-``<prefix>/share/ganzoo/zoo_configs``. `zoo_config_dir` finds them, in the
-order of `zoo_config_dirs`: the checkout's folder beside the ``ganzoo``
-package (a source checkout or an editable install), then that share folder
-under the installation prefixes (the environment's, the user scheme's for
-``pip install --user``, and those above the installed package for
-``pip install --prefix``).
+The zoo configs (``ganzoo train NAME``) are found by `ganzoo.config_files`.
 """
 
 import dataclasses
 import difflib
 import inspect
 import os
-import sys
-import sysconfig
 import typing
 from typing import Annotated, Optional
 
 import yaml
 
-from ganzoo import arguments
+from ganzoo import arguments, config_files
 from ganzoo.arguments import LatentSize, Length, PackSize, Pattern
-
-_CHECKOUT_ZOO_CONFIGS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo_configs")
-_SHARED_ZOO_CONFIGS = os.path.join("share", "ganzoo", "zoo_configs")  # setup.cfg [options.data_files]
-
-
-def zoo_config_dirs():
-    """The folders searched for zoo configs, in order.
-
-    Returns:
-        Folder paths (they need not exist): the checkout's ``zoo_configs/``,
-        then ``share/ganzoo/zoo_configs`` under each installation prefix.
-    """
-    prefixes = [sysconfig.get_path("data"), sys.prefix]
-    try:
-        prefixes.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
-    except (KeyError, ValueError):  # no user scheme on this platform
-        pass
-    # pip install --prefix P: the package is in P/lib/pythonX.Y/site-packages (P/Lib/... on Windows).
-    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if os.path.basename(site) in ("site-packages", "dist-packages"):
-        prefixes += [os.path.normpath(os.path.join(site, *[os.pardir] * up)) for up in (3, 2)]
-    folders = [_CHECKOUT_ZOO_CONFIGS]
-    for prefix in prefixes:
-        folder = os.path.join(prefix, _SHARED_ZOO_CONFIGS)
-        if prefix and folder not in folders:
-            folders.append(folder)
-    return folders
-
-
-def zoo_config_dir():
-    """The folder of the zoo configs.
-
-    Returns:
-        The first of `zoo_config_dirs` that exists, or None when none does.
-    """
-    return next((folder for folder in zoo_config_dirs() if os.path.isdir(folder)), None)
-
 
 class ConfigError(ValueError):
     """A configuration problem, described in one line."""
@@ -102,7 +55,7 @@ def _field(default=dataclasses.MISSING, *, minimum=None, maximum=None, help="", 
 class ModelConfig:
     """The GAN: network family, latent size, loss and schedule."""
 
-    family: str = _field(help="network family: dcgan or mlp")
+    family: str = _field(help="network family: dcgan, mlp or pix2pix (image-to-image, on a paired dataset)")
     latent_dim: LatentSize = _field(100)
     loss: str = _field("non_saturating")
     d_steps_per_g_step: int = _field(1, minimum=1, maximum=1000)
@@ -118,6 +71,12 @@ class ModelConfig:
     num_generators: int = _field(1, minimum=1, maximum=64, help="MAD-GAN: a mixture of K generators")
     conditional: Optional[str] = _field(None, help="class-conditional GAN head: projection or acgan")
     classification_weight: float = _field(1.0, minimum=0.0, maximum=10_000.0, help="ACGAN class-loss weight")
+    reconstruction_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000_000.0,
+        help="image-to-image: weight of the pixel loss (default: the family's, pix2pix 100, srgan 1)")
+    adversarial_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000.0,
+        help="image-to-image: weight of the adversarial term (default pix2pix 1, srgan 1e-3; 0: SRResNet)")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -205,9 +164,9 @@ def resolve_path(name_or_path):
     """
     if os.path.isfile(name_or_path):
         return name_or_path
-    folder = zoo_config_dir()
+    folder = config_files.zoo_config_dir()
     if folder is None:
-        where = ", ".join(repr(f) for f in zoo_config_dirs())
+        where = ", ".join(repr(f) for f in config_files.zoo_config_dirs())
         raise ConfigError(
             f"Config file {name_or_path!r} not found, and no zoo configs were found (looked in {where}); "
             "give a YAML file's path or reinstall ganzoo."
@@ -215,18 +174,10 @@ def resolve_path(name_or_path):
     candidate = os.path.join(folder, f"{name_or_path}.yaml")
     if os.sep not in name_or_path and os.path.isfile(candidate):
         return candidate
-    names = zoo_config_names()
+    names = config_files.zoo_config_names()
     close = difflib.get_close_matches(os.path.splitext(os.path.basename(name_or_path))[0], names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else f" Zoo configs: {', '.join(names)}."
     raise ConfigError(f"Config file {name_or_path!r} not found.{hint}")
-
-
-def zoo_config_names():
-    """Names of the YAML configs in `zoo_config_dir()`."""
-    folder = zoo_config_dir()
-    if folder is None:
-        return []
-    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
 
 
 def load(name_or_path):
@@ -296,7 +247,7 @@ def _build(cls, raw, prefix):
 
 # Builder arguments that other keys set: giving them under model.generator/discriminator is an error.
 SET_ELSEWHERE = {"name": "name", "latent_dim": "model.latent_dim", "num_outputs": "model.num_generators",
-                 "pack": "model.pack", "num_classes": "data.dataset"}
+                 "pack": "model.pack", "num_classes": "data.dataset", "input_channels": "data.dataset"}
 
 
 def _check_names(config):
@@ -319,6 +270,19 @@ def _check_names(config):
         if info.name not in extractors.available_extractors():
             raise ConfigError(f"Key 'output.metrics' needs a dataset with shipped judges "
                               f"({', '.join(extractors.available_extractors())}), not {info.name!r}.")
+    if (model.family in models.IMAGE_TO_IMAGE) != (info.kind == "pairs"):
+        raise ConfigError(
+            f"Key 'model.family' {model.family!r} and dataset {info.name!r} ({info.kind}) do not go together: "
+            f"the image-to-image families ({', '.join(models.IMAGE_TO_IMAGE)}) train on paired datasets "
+            f"({', '.join(n for n in data.available() if data.info(n).kind == 'pairs')}), the others on images or points.")
+    if model.family in models.IMAGE_TO_IMAGE and (model.pack != 1 or model.num_generators != 1 or model.augment
+                                                  or model.conditional is not None):
+        raise ConfigError(f"Key 'model.family' {model.family!r} takes no pack, num_generators, augment or "
+                          "conditional; remove them.")
+    for key in ("reconstruction_weight", "adversarial_weight"):
+        if getattr(model, key) is not None and model.family not in models.IMAGE_TO_IMAGE:
+            raise ConfigError(f"Key 'model.{key}' applies to the image-to-image families "
+                              f"({', '.join(models.IMAGE_TO_IMAGE)}), not to {model.family!r}; remove it.")
     if model.family == "dcgan" and info.kind != "image":
         raise ConfigError(
             f"Key 'model.family' dcgan builds image networks, but dataset {info.name!r} holds "

@@ -105,6 +105,24 @@ def image_grid(images, *, columns: int | None = None, scale: int | None = None) 
     return Image.fromarray(grid[..., 0] if channels == 1 else grid)
 
 
+def pair_tiles(inputs, outputs, targets=None) -> np.ndarray:
+    """Image-to-image results as tiles ``input, output[, target]`` per example, for `image_grid`.
+
+    Inputs smaller than the outputs (super-resolution) are enlarged by
+    repeating pixels; a one-channel image beside three-channel ones is shown
+    in gray. Use ``columns`` a multiple of the tiles per example.
+    """
+    parts = [np.asarray(part, dtype=np.float32) for part in (inputs, outputs, targets) if part is not None]
+    height, width = parts[1].shape[1:3]
+    channels = max(part.shape[-1] for part in parts)
+    shown = []
+    for part in parts:
+        factor = (height // part.shape[1], width // part.shape[2])
+        part = np.repeat(np.repeat(part, factor[0], axis=1), factor[1], axis=2)[:, :height, :width]
+        shown.append(np.repeat(part, channels, axis=-1) if part.shape[-1] != channels else part)
+    return np.stack(shown, axis=1).reshape((-1, height, width, channels))
+
+
 def save_image_grid(images, path: str | os.PathLike, *, columns: int | None = None,
                     scale: int | None = None) -> str:
     """Writes :func:`image_grid` of ``images`` (same arguments) to a PNG file.

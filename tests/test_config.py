@@ -8,7 +8,7 @@ import typing
 import pytest
 import yaml
 
-from ganzoo import arguments, config, models
+from ganzoo import arguments, config, config_files, models
 
 BAD = os.path.join(os.path.dirname(__file__), "bad_configs")
 
@@ -30,7 +30,7 @@ BAD_CASES = {
 MLP_ON_RING8 = {"name": "x", "model": {"family": "mlp"}, "data": {"dataset": "ring8"}}
 
 
-@pytest.mark.parametrize("name", config.zoo_config_names())
+@pytest.mark.parametrize("name", config_files.zoo_config_names())
 def test_zoo_configs_are_valid(name):
     entry = config.load(name)
     assert entry.name == name
@@ -39,7 +39,7 @@ def test_zoo_configs_are_valid(name):
 
 def test_zoo_has_the_foundation_configs():
     assert {"dcgan_digits", "dcgan_fashion_mnist", "gan_ring8", "gan_grid25"} <= set(
-        config.zoo_config_names()
+        config_files.zoo_config_names()
     )
 
 
@@ -101,7 +101,8 @@ def _bounded_keys():
             for marker in markers:
                 if isinstance(marker, arguments.Range) and marker.maximum is not None:
                     yield (*prefix, field.name), kind, marker.maximum
-    for family, dataset in (("mlp", "ring8"), ("dcgan", "digits")):
+    for family, dataset in (("mlp", "ring8"), ("dcgan", "digits"), ("pix2pix", "fashion_mnist_edges"),
+                            ("srgan", "digits_x2")):
         module = models.get_family(family)
         for role, builder in (("generator", module.build_generator), ("discriminator", module.build_discriminator)):
             for name, hint in arguments.keyword_hints(builder, config.SET_ELSEWHERE).items():
@@ -111,10 +112,15 @@ def _bounded_keys():
                         yield ("model", role, name, family, dataset), kind, marker.maximum
 
 
+IMAGE_TO_IMAGE_KEYS = {("model", "reconstruction_weight"), ("model", "adversarial_weight")}
+
+
 def _with(path, value):
     raw = {"name": "x", "model": {"family": "mlp"}, "data": {"dataset": "ring8"}}
     if len(path) == 5:  # a builder argument of a family, on a dataset it builds for
         *path, raw["model"]["family"], raw["data"]["dataset"] = path
+    elif tuple(path) in IMAGE_TO_IMAGE_KEYS:
+        raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": "digits_x2"}}
     parent = raw
     for key in path[:-1]:
         parent = parent.setdefault(key, {})

@@ -59,7 +59,8 @@ def tiny_fashion(tmp_path, monkeypatch):
 
 
 def test_available_and_info():
-    assert data.available() == ["digits", "fashion_mnist", "grid25", "ring8"]
+    assert data.available() == ["digits", "digits_x2", "fashion_mnist", "fashion_mnist_edges", "fashion_mnist_x4",
+                                "grid25", "ring8"]
     assert data.info("digits").shape == (8, 8, 1)
     assert data.info("fashion_mnist").num_examples == {"train": 60_000, "test": 10_000}
     ring = data.info("ring8")

@@ -118,3 +118,32 @@ def test_fashion_mnist_edges_stream_is_pairs_that_train_pix2pix(tmp_path, monkey
     history = model.fit(stream, steps_per_epoch=per_epoch, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["g_loss"]).all()
     assert model.translate(x).shape == (3, 28, 28, 1)
+
+
+def test_ganzoo_train_runs_the_pix2pix_zoo_config_on_pairs(tmp_path, monkeypatch, capsys):
+    import yaml  # pylint: disable=import-outside-toplevel
+    from test_data import write_fashion  # pylint: disable=import-outside-toplevel
+
+    from ganzoo import cli, config_files, load_model  # pylint: disable=import-outside-toplevel
+    from ganzoo.data import idx  # pylint: disable=import-outside-toplevel
+
+    assert "pix2pix_fashion_mnist_edges" in config_files.zoo_config_names()
+    write_fashion(tmp_path / "fashion", n_train=8, n_test=3)
+    monkeypatch.setenv(idx.ENV_DIR, str(tmp_path / "fashion"))
+    monkeypatch.setenv(idx.ENV_ONLY, "1")
+    raw = yaml.safe_load(open(f"{config_files.zoo_config_dir()}/pix2pix_fashion_mnist_edges.yaml"))
+    raw["model"]["generator"] = {"base_filters": 2}  # the zoo config's networks, smaller
+    raw["model"]["discriminator"]["base_filters"] = 2
+    raw["data"]["batch_size"] = 4
+    raw["train"]["epochs"] = 2
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "run"
+    assert cli.main(["train", str(path), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    grid = keras.utils.load_img(out / "samples" / "final.png")  # 3 held-out pairs: input, output, target
+    assert grid.size[0] == grid.size[1]  # 3 rows of input, output, target
+    gan = load_model(out / "gan.keras")
+    assert type(gan).__name__ == "ImageToImageGAN" and gan.reconstruction_weight == 100.0
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
+    x, _ = data.load_arrays("fashion_mnist_edges", "test")
+    assert np.isfinite(gan.translate(x)).all()

@@ -12,6 +12,10 @@ Built in:
 
 * ``fashion_mnist_edges``: input = `edges` of a Fashion-MNIST image, target =
   the image; the official splits (``train`` 60 000, ``test`` 10 000).
+* ``fashion_mnist_x4``: super-resolution x4, input = the 7x7 `downsample`
+  (4x4 block means) of a 28x28 Fashion-MNIST image, target = the image.
+* ``digits_x2``: super-resolution x2 on scikit-learn's 8x8 digits (4x4
+  inputs), digits' fixed split; small enough for tests.
 """
 
 from __future__ import annotations
@@ -55,6 +59,33 @@ def edges(images) -> np.ndarray:
     return (np.clip(magnitude / _SOBEL_STEP, 0.0, 1.0) * 2.0 - 1.0)[..., np.newaxis].astype(np.float32)
 
 
+def downsample(images, factor: int) -> np.ndarray:
+    """Area (box) downsampling: the mean of each `factor` x `factor` block, the super-resolution inputs.
+
+    Args:
+        images: float array (N, H, W, C), H and W multiples of `factor`.
+
+    Returns:
+        float32 array (N, H / factor, W / factor, C).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, height, width, channels = images.shape
+    if height % factor or width % factor:
+        raise ValueError(f"images of {height}x{width} do not divide into {factor}x{factor} blocks")
+    blocks = images.reshape(n, height // factor, factor, width // factor, factor, channels)
+    return blocks.mean(axis=(2, 4), dtype=np.float32)
+
+
+def _downsampled(name: str, factor: int):
+    def load(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from ganzoo import data  # pylint: disable=import-outside-toplevel  (data imports this module)
+
+        targets, labels = data.load_arrays(name, split, with_labels=True)
+        return downsample(targets, factor), targets, labels
+
+    return load
+
+
 def _fashion_mnist_edges(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     images, labels = idx.fashion_mnist_arrays(split)
     targets = (images.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
@@ -64,6 +95,8 @@ def _fashion_mnist_edges(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 # name -> (input shape, target shape, splits, loader(split) -> (inputs, targets, labels))
 PAIRED = {
     "fashion_mnist_edges": ((28, 28, 1), (28, 28, 1), {"train": 60_000, "test": 10_000}, _fashion_mnist_edges),
+    "fashion_mnist_x4": ((7, 7, 1), (28, 28, 1), {"train": 60_000, "test": 10_000}, _downsampled("fashion_mnist", 4)),
+    "digits_x2": ((4, 4, 1), (8, 8, 1), {"train": 1500, "test": 297}, _downsampled("digits", 2)),
 }
 
 

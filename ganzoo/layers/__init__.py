@@ -5,6 +5,7 @@ from ganzoo.layers.dropout import seeded_dropout
 from ganzoo.layers.minibatch_stddev import MinibatchStdDev
 from ganzoo.layers.normalization import BatchNormalization
 from ganzoo.layers.packing import pack, packed_shape
+from ganzoo.layers.pixel_shuffle import PixelShuffle
 from ganzoo.layers.spectral import SpectralNormalization, spectral_normalized
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Conv2D",
     "Conv2DTranspose",
     "MinibatchStdDev",
+    "PixelShuffle",
     "SpectralNormalization",
     "pack",
     "packed_shape",

@@ -2,7 +2,7 @@
 
 import difflib
 
-from ganzoo.models import dcgan, mlp, pix2pix
+from ganzoo.models import dcgan, mlp, pix2pix, srgan
 from ganzoo.models.base import GAN
 from ganzoo.models.conditional import ConditionalGAN, build_conditional_gan
 from ganzoo.models.image_to_image import ImageToImageGAN
@@ -10,7 +10,9 @@ from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
 # and build_discriminator(sample_shape, ...).
-FAMILIES = {"dcgan": dcgan, "mlp": mlp}
+FAMILIES = {"dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan}
+# Families whose generator maps an image to an image: they train on paired datasets.
+IMAGE_TO_IMAGE = ("pix2pix", "srgan")
 
 
 def get_family(name):
@@ -34,6 +36,7 @@ def build_gan(
     num_generators=1,
     conditional=None,
     num_classes=None,
+    input_shape=None,
     **gan_kwargs,
 ):
     """Builds a `GAN` of a registered family for samples of `sample_shape`.
@@ -49,6 +52,8 @@ def build_gan(
         conditional: "projection" or "acgan" builds a `ConditionalGAN` with
             that discriminator head (family "dcgan" only).
         num_classes: Classes of a conditional GAN.
+        input_shape: Image-to-image families (`IMAGE_TO_IMAGE`): the inputs'
+            shape (their `latent_dim` is ignored); builds an `ImageToImageGAN`.
         **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, pack, seed, ...);
             `pack` is also passed to the discriminator builder.
 
@@ -56,6 +61,15 @@ def build_gan(
         An uncompiled `GAN`.
     """
     module = get_family(family)
+    if family in IMAGE_TO_IMAGE:
+        if input_shape is None or conditional is not None or num_generators != 1:
+            raise ValueError(f"family {family!r} maps images to images: give input_shape (a paired "
+                             "dataset's inputs), no conditional head and one generator.")
+        if module is srgan:
+            return srgan.build_srgan(sample_shape, input_shape=input_shape, generator=generator,
+                                     discriminator=discriminator, **gan_kwargs)
+        return module.build_pix2pix(sample_shape, input_channels=input_shape[-1], generator=generator,
+                                    discriminator=discriminator, **gan_kwargs)
     if conditional is not None:
         if module is not dcgan or num_generators != 1:
             raise ValueError(
@@ -90,4 +104,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "ConditionalGAN", "ImageToImageGAN", "MixtureGAN", "pix2pix", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "dcgan", "mlp"]
+__all__ = ["GAN", "ConditionalGAN", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]

@@ -141,6 +141,10 @@ class ImageToImageGAN(GAN):
                    for i in range(0, len(images), batch_size)]
         return np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0,), np.float32)
 
+    def upscale(self, images, *, batch_size=64):
+        """`translate` for super-resolution models: low-resolution images of any size -> larger images."""
+        return self.translate(images, batch_size=batch_size)
+
     def generate(self, n, *, labels=None, seed=None, batch_size=256):
         raise ValueError(f"{type(self).__name__} maps images to images; call translate(images).")
 

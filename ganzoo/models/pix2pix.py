@@ -154,7 +154,8 @@ def build_pix2pix(image_shape, *, input_channels=None, generator=None, discrimin
         generator: Keyword arguments of `build_generator`.
         discriminator: Keyword arguments of `build_discriminator`.
         reconstruction_weight: L1 weight (100 in the paper).
-        **gan_kwargs: Arguments of `ImageToImageGAN` (``r1_weight``, ``ema_decay``, ``seed``, ...).
+        **gan_kwargs: Arguments of `ImageToImageGAN` (``adversarial_weight``,
+            ``r1_weight``, ``ema_decay``, ``seed``, ...).
     """
     # A discriminator that judges the output alone (paired_discriminator=False) takes no input channels.
     judged = input_channels if gan_kwargs.get("paired_discriminator", True) else 0

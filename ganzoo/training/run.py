@@ -86,7 +86,10 @@ def build_from_config(config, sample_shape=None):
 
 
 def conditional_kwargs(config, info):
-    """The `build_gan` arguments of a conditional config ({} for an unconditional one)."""
+    """The `build_gan` arguments of a conditional or image-to-image config ({} for the others)."""
+    if config.model.family in models.IMAGE_TO_IMAGE:  # weights left out take the family's defaults
+        weights = {key: getattr(config.model, key) for key in ("reconstruction_weight", "adversarial_weight")}
+        return {"input_shape": info.input_shape, **{k: v for k, v in weights.items() if v is not None}}
     if config.model.conditional is None:
         return {}
     return {
@@ -216,10 +219,12 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         first_epoch=epoch, first_step=step, partial_logs=state["partial_logs"], seconds=state["fit_seconds"],
     )
     centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
+    # Image-to-image runs show the same held-out inputs, their outputs and targets each time.
+    shown = data.load_arrays(config.data.dataset, "test", limit=config.output.samples) if info.kind == "pairs" else None
     fit_callbacks = [
         checkpoint.MergePartialEpoch(saver),
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
-                             n=config.output.samples, centers=centers),
+                             n=config.output.samples, centers=centers, pairs=shown),
     ]
     if config.output.metrics:  # before TensorBoard and the checkpointer, which record its scores
         fit_callbacks.append(callbacks.MetricCallback(

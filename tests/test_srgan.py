@@ -1,0 +1,99 @@
+"""SRGAN and SRResNet through the conformance suite; any input size; x2/x4 pairs; ganzoo train on digits_x2."""
+
+import keras
+import numpy as np
+import pytest
+
+from conformance import GANConformance
+from ganzoo import data
+from ganzoo.data import pairs
+from ganzoo.layers import PixelShuffle
+from ganzoo.models import srgan
+
+SHAPE = (8, 8, 1)
+
+
+def _low(n, seed, side=4):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, side, side, 1)).astype("float32")
+
+
+class TestSRGAN(GANConformance):
+    """x2 on 4x4 -> 8x8, MSE plus 1e-3 adversarial (the paper's weights), R1 and an EMA generator."""
+
+    def build_model(self, seed):
+        return srgan.build_srgan(SHAPE, input_shape=(4, 4, 1), generator={"filters": 4, "residual_blocks": 2},
+                                 discriminator={"base_filters": 4, "num_blocks": 2, "dense_units": 8},
+                                 r1_weight=0.1, ema_decay=0.9, seed=seed)
+
+    def make_data(self, n):  # low-resolution inputs
+        return _low(n, 0)
+
+    def make_labels(self, n):  # their high-resolution targets: a sharpened nearest-neighbour enlargement
+        return np.tanh(2 * np.repeat(np.repeat(self.make_data(n), 2, axis=1), 2, axis=2))
+
+    def samples(self, model, n, seed):
+        return model.upscale(_low(n, seed))
+
+    def sample_shape(self):
+        return SHAPE
+
+
+class TestSRResNet(TestSRGAN):
+    """SRResNet: the pixel loss alone (adversarial weight 0), x4, L1, least squares for the (unused) D."""
+
+    loss = "least_squares"
+
+    def build_model(self, seed):
+        return srgan.build_srgan(SHAPE, input_shape=(2, 2, 1), generator={"filters": 4, "residual_blocks": 1},
+                                 discriminator={"base_filters": 4, "num_blocks": 1, "dense_units": 4},
+                                 adversarial_weight=0.0, reconstruction="l1", seed=seed)
+
+    def make_data(self, n):
+        return _low(n, 0, side=2)
+
+    def make_labels(self, n):
+        return np.tanh(2 * np.repeat(np.repeat(self.make_data(n), 4, axis=1), 4, axis=2))
+
+    def samples(self, model, n, seed):
+        return model.upscale(_low(n, seed, side=2))
+
+
+def test_generator_takes_any_input_size_and_pixel_shuffle_upsamples():
+    keras.utils.set_random_seed(0)
+    generator = srgan.build_generator((28, 28, 3), scale=4, filters=4, residual_blocks=1)
+    assert tuple(generator.input.shape[1:]) == (None, None, 3)
+    for side in (7, 5):
+        assert tuple(generator(np.zeros((2, side, side + 1, 3), "float32")).shape) == (2, 4 * side, 4 * (side + 1), 3)
+    x = np.arange(2 * 2 * 4, dtype="float32").reshape(1, 2, 2, 4)
+    shuffled = keras.ops.convert_to_numpy(PixelShuffle(2)(x))
+    assert shuffled.shape == (1, 4, 4, 1) and shuffled[0, :2, :2, 0].tolist() == [[0, 1], [2, 3]]
+    with pytest.raises(ValueError, match="not an integer multiple"):
+        srgan.build_srgan((28, 28, 1), input_shape=(6, 6, 1))
+
+
+def test_super_resolution_pairs_are_area_downsampled_targets():
+    block = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    assert pairs.downsample(block, 2)[0, :, :, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    x, y = data.load_arrays("digits_x2", "test")
+    assert x.shape == (297, 4, 4, 1) and y.shape == (297, 8, 8, 1)
+    np.testing.assert_allclose(x, pairs.downsample(y, 2), atol=1e-6)
+    assert data.info("fashion_mnist_x4").input_shape == (7, 7, 1)
+
+
+def test_ganzoo_train_an_srgan_config_and_upscale(tmp_path, capsys):
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    from ganzoo import cli, load_model  # pylint: disable=import-outside-toplevel
+
+    raw = {"name": "sr", "model": {"family": "srgan", "generator": {"filters": 4, "residual_blocks": 1},
+                                   "discriminator": {"base_filters": 4, "num_blocks": 1, "dense_units": 4}},
+           "data": {"dataset": "digits_x2", "batch_size": 16, "limit": 32},
+           "train": {"epochs": 1}, "output": {"samples": 6}}
+    path = tmp_path / "sr.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "run"
+    assert cli.main(["train", str(path), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    assert (out / "samples" / "final.png").is_file()
+    gan = load_model(out / "gan.keras")
+    assert (gan.adversarial_weight, gan.reconstruction, gan.reconstruction_weight) == (1e-3, "l2", 1.0)
+    assert gan.upscale(np.zeros((1, 3, 5, 1), "float32")).shape == (1, 6, 10, 1)
