@@ -4,6 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+# The CLI and data paths are backend-neutral (each backend's training is the conformance classes'):
+# they run on one backend, torch's, the shortest pass of `make test`.
+ONE_BACKEND = pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral path: run on torch")
+
 from conformance import GANConformance
 from ganzoo import data
 from ganzoo.data import pairs
@@ -95,6 +99,7 @@ def test_edges_mark_the_outline_and_the_paired_dataset_yields_inputs_and_targets
         data.load_arrays("fashion_mnist_edges", with_labels=True)
 
 
+@ONE_BACKEND
 def test_fashion_mnist_edges_stream_is_pairs_that_train_pix2pix(tmp_path, monkeypatch):
     from test_data import write_fashion  # pylint: disable=import-outside-toplevel  (tests/ is on sys.path)
 
@@ -120,6 +125,7 @@ def test_fashion_mnist_edges_stream_is_pairs_that_train_pix2pix(tmp_path, monkey
     assert model.translate(x).shape == (3, 28, 28, 1)
 
 
+@ONE_BACKEND
 def test_ganzoo_train_runs_the_pix2pix_zoo_config_on_pairs(tmp_path, monkeypatch, capsys):
     import yaml  # pylint: disable=import-outside-toplevel
     from test_data import write_fashion  # pylint: disable=import-outside-toplevel

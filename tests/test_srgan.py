@@ -4,6 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+# The CLI and data paths are backend-neutral (each backend's training is the conformance classes'):
+# they run on one backend, torch's, the shortest pass of `make test`.
+ONE_BACKEND = pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral path: run on torch")
+
 from conformance import GANConformance
 from ganzoo import data
 from ganzoo.data import pairs
@@ -80,6 +84,7 @@ def test_super_resolution_pairs_are_area_downsampled_targets():
     assert data.info("fashion_mnist_x4").input_shape == (7, 7, 1)
 
 
+@ONE_BACKEND
 def test_ganzoo_train_an_srgan_config_and_upscale(tmp_path, capsys):
     import yaml  # pylint: disable=import-outside-toplevel
 
