@@ -100,6 +100,10 @@ PAIRED = {
 }
 
 
+# The image domain of each paired dataset's targets: whose shipped judges score the outputs.
+DOMAIN = {"fashion_mnist_edges": "fashion_mnist", "fashion_mnist_x4": "fashion_mnist", "digits_x2": "digits"}
+
+
 def is_paired(name) -> bool:
     """Whether `name` is a paired dataset (its batches are ``(inputs, targets)``)."""
     return isinstance(name, str) and name in PAIRED
