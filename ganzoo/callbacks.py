@@ -32,6 +32,7 @@ from ganzoo.plots import (
     as_keys,
     check_positive_int,
     ensure_parent,
+    pair_columns,
     pair_tiles,
     plot_history,
     save_image_grid,
@@ -236,7 +237,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.columns, self.centers = columns, centers
         self.pairs = None if pairs is None else tuple(np.asarray(part)[:self.n] for part in pairs)
         if self.pairs is not None and columns is None:
-            self.columns = 3 * max(1, int(np.sqrt(len(self.pairs[0]) / 3)))  # input, output, target
+            self.columns = pair_columns(len(self.pairs[0]))
         self.paths: list[str] = []
 
     def on_epoch_end(self, epoch, logs=None):

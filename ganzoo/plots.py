@@ -123,6 +123,11 @@ def pair_tiles(inputs, outputs, targets=None) -> np.ndarray:
     return np.stack(shown, axis=1).reshape((-1, height, width, channels))
 
 
+def pair_columns(count: int) -> int:
+    """Grid columns for `count` examples of `pair_tiles`: whole triplets, near square."""
+    return 3 * max(1, int(np.sqrt(count / 3)))
+
+
 def save_image_grid(images, path: str | os.PathLike, *, columns: int | None = None,
                     scale: int | None = None) -> str:
     """Writes :func:`image_grid` of ``images`` (same arguments) to a PNG file.

@@ -62,13 +62,20 @@ class SampleImages(keras.callbacks.Callback):
         seed: Latent seed (the same every time, so the pictures compare).
         centers: Mode centres drawn with 2-D point samples.
         columns: Tiles per row (None: near-square).
+        pairs: Image-to-image models: fixed ``(inputs, targets)``, shown as
+            input, output, target (`ganzoo.plots.pair_tiles`) through ``translate``.
     """
 
-    def __init__(self, log_dir, *, every=1, n=64, seed=0, centers=None, columns=None):
+    def __init__(self, log_dir, *, every=1, n=64, seed=0, centers=None, columns=None, pairs=None):
         super().__init__()
         self.log_dir = os.path.join(os.fspath(log_dir), "samples")
         self.every, self.n, self.seed = int(every), int(n), seed
         self.centers, self.columns = centers, columns
+        self.pairs = None if pairs is None else tuple(np.asarray(part)[:self.n] for part in pairs)
+        if self.pairs is not None and columns is None:
+            from ganzoo import plots  # pylint: disable=import-outside-toplevel
+
+            self.columns = plots.pair_columns(len(self.pairs[0]))
         self._writer = None
         self._epoch = self._written = None
 
@@ -94,7 +101,13 @@ class SampleImages(keras.callbacks.Callback):
 
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        samples = np.asarray(self.model.generate(self.n, seed=self.seed))
+        if self.pairs is not None:
+            from ganzoo import plots  # pylint: disable=import-outside-toplevel
+
+            inputs, targets = self.pairs
+            samples = plots.pair_tiles(inputs, np.asarray(self.model.translate(inputs)), targets)
+        else:
+            samples = np.asarray(self.model.generate(self.n, seed=self.seed))
         picture = _picture(samples, self.centers, self.columns)
         with self._writer.as_default():
             tf.summary.image("samples", picture[np.newaxis], step=step)
@@ -102,7 +115,7 @@ class SampleImages(keras.callbacks.Callback):
         self._written = step
 
 
-def callbacks(log_dir, *, every=1, n=64, seed=0, centers=None) -> list:
+def callbacks(log_dir, *, every=1, n=64, seed=0, centers=None, pairs=None) -> list:
     """Keras' TensorBoard callback (scalars per step and epoch) and `SampleImages`.
 
     Raises:
@@ -113,5 +126,5 @@ def callbacks(log_dir, *, every=1, n=64, seed=0, centers=None) -> list:
         raise RuntimeError(problem)
     return [
         keras.callbacks.TensorBoard(os.fspath(log_dir), update_freq="batch", write_graph=False),
-        SampleImages(log_dir, every=every, n=n, seed=seed, centers=centers),
+        SampleImages(log_dir, every=every, n=n, seed=seed, centers=centers, pairs=pairs),
     ]

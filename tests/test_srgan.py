@@ -97,8 +97,12 @@ def test_ganzoo_train_an_srgan_config_and_upscale(tmp_path, capsys):
     path = tmp_path / "sr.yaml"
     path.write_text(yaml.safe_dump(raw))
     out = tmp_path / "run"
-    assert cli.main(["train", str(path), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    assert cli.main(["train", str(path), "--out", str(out), "--quiet", "--tensorboard"]) == 0, capsys.readouterr().err
     assert (out / "samples" / "final.png").is_file()
+    from test_tensorboard import read_events  # pylint: disable=import-outside-toplevel  (tests/ is on sys.path)
+
+    events = read_events(out / "tb")  # input/output/target triplets as the TensorBoard image, too
+    assert events[("samples", "samples")] == [0] and events[("train", "epoch_g_loss")] == [0]
     gan = load_model(out / "gan.keras")
     assert (gan.adversarial_weight, gan.reconstruction, gan.reconstruction_weight) == (1e-3, "l2", 1.0)
     assert gan.upscale(np.zeros((1, 3, 5, 1), "float32")).shape == (1, 6, 10, 1)

@@ -234,7 +234,7 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         from ganzoo import tensorboard  # pylint: disable=import-outside-toplevel
 
         fit_callbacks += tensorboard.callbacks(os.path.join(out, "tb"), every=config.output.sample_every,
-                                               n=config.output.samples, centers=centers)
+                                               n=config.output.samples, centers=centers, pairs=shown)
     fit_callbacks.append(saver)
     # A part-done epoch first finishes its remaining steps, then whole epochs follow.
     legs = [(epoch, epoch + 1, steps - step)] if step else []
