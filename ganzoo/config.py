@@ -106,6 +106,9 @@ class TrainConfig:
     steps_per_epoch: Optional[int] = _field(None, minimum=1, maximum=10_000_000)
     d_learning_rate: float = _field(2e-4, minimum=0.0, maximum=1.0)
     g_learning_rate: float = _field(2e-4, minimum=0.0, maximum=1.0)
+    decay_epochs: int = _field(
+        0, minimum=0, maximum=1_000_000,
+        help="decay both learning rates linearly towards zero over the last N epochs (pix2pix schedule)")
     beta_1: float = _field(0.5, minimum=0.0, exclusive_maximum=1.0)
     beta_2: float = _field(0.999, minimum=0.0, exclusive_maximum=1.0)
     # Every backend's seeds are 32-bit (torch: signed); augmentation adds its transform index.
@@ -311,6 +314,9 @@ def _check_names(config):
             raise ConfigError(
                 f"Key 'model.conditional' needs a dataset with labels; {info.name!r} has none."
             )
+    if config.train.decay_epochs > config.train.epochs:
+        raise ConfigError(f"Key 'train.decay_epochs' ({config.train.decay_epochs}) must not exceed "
+                          f"'train.epochs' ({config.train.epochs}).")
     if config.data.batch_size % model.pack:
         raise ConfigError(
             f"Key 'data.batch_size' ({config.data.batch_size}) must be a multiple of "

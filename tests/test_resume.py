@@ -34,7 +34,9 @@ TINY = {
               "generator": {"base_filters": 8},
               "discriminator": {"base_filters": 8, "batch_norm": False}},
     "data": {"dataset": "digits", "batch_size": 32, "limit": 320},
-    "train": {"epochs": EPOCHS, "seed": 0, "checkpoint_every": 3},
+    # Two time scales and the linear decay over the last 2 epochs: resumed runs follow its rates too.
+    "train": {"epochs": EPOCHS, "seed": 0, "checkpoint_every": 3, "decay_epochs": 2,
+              "d_learning_rate": 4.0e-4, "g_learning_rate": 2.0e-4},
     "output": {"sample_every": 2, "samples": 16},
 }
 # The checkpoint after which each kill lands (epochs done, steps into the next): three in
@@ -194,3 +196,17 @@ def test_checkpoint_every_epochs_keeps_the_last_epoch(tmp_path):
     assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
     assert [(e, s) for e, s, _ in checkpoint.list_checkpoints(out)] == [(2, 0), (3, 0)]
     assert json.load(open(os.path.join(out, "history.json"), encoding="utf-8"))["epoch"] == [1, 2, 3]
+    # decay_epochs 2 of 3: the last epoch trains at a third of each rate, D still at twice G's.
+    gan = keras.saving.load_model(os.path.join(out, "gan.keras"), safe_mode=True)
+    rates = [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (gan.d_optimizer, gan.g_optimizer)]
+    np.testing.assert_allclose(rates, [4e-4 / 3, 2e-4 / 3], rtol=1e-6)
+
+
+def test_linear_decay_schedule():
+    from ganzoo.models.learning_rates import linear_decay  # pylint: disable=import-outside-toplevel
+
+    schedule = linear_decay(1.0, 5, 3)
+    assert [schedule(e) for e in range(5)] == [1.0, 1.0, 0.75, 0.5, 0.25]
+    assert [linear_decay(1.0, 2, 0)(e) for e in range(2)] == [1.0, 1.0]
+    with pytest.raises(ValueError, match="decay_epochs"):
+        linear_decay(1.0, 2, 3)

@@ -11,9 +11,15 @@ and the two time scales silently become one.
 D/G at the start of training and restores it after every epoch boundary:
 when the generator's rate was changed and the ratio no longer holds, the
 discriminator's rate becomes the generator's times the ratio (so a schedule
-of absolute rates schedules the generator's rate). A change to the
-discriminator's rate alone is taken as a new ratio. Optimizers driven by a
+of absolute rates schedules the generator's rate, even when it sets the rate
+G already has). A change of the discriminator's rate alone, to a rate other
+than G's, is taken as a new ratio. Optimizers driven by a
 `LearningRateSchedule` object are left alone (their rate cannot be set).
+
+`linear_decay` is the pix2pix/CycleGAN schedule (constant, then linearly to
+zero over the last epochs) for `keras.callbacks.LearningRateScheduler`; it
+schedules the generator's rate and `KeepRateRatio` keeps D's in proportion,
+so it serves every family (`train.decay_epochs` in a config).
 """
 
 from __future__ import annotations
@@ -22,7 +28,26 @@ import math
 
 import keras
 
-__all__ = ["KeepRateRatio"]
+__all__ = ["KeepRateRatio", "linear_decay"]
+
+
+def linear_decay(learning_rate, epochs, decay_epochs):
+    """An epoch schedule: `learning_rate`, then linearly towards zero over the last `decay_epochs`.
+
+    Epoch `e` (0-based) of `epochs` trains at
+    ``learning_rate * min(1, (epochs - e) / (decay_epochs + 1))``: the last
+    epoch at ``learning_rate / (decay_epochs + 1)``, as in the pix2pix and
+    CycleGAN code (100 constant epochs, then 100 decaying). It depends on
+    the epoch index alone, so a resumed run follows the unbroken run's rates.
+    Pass it to `keras.callbacks.LearningRateScheduler`.
+    """
+    if not 0 <= decay_epochs <= epochs:
+        raise ValueError(f"decay_epochs must be between 0 and epochs ({epochs}), got {decay_epochs}.")
+
+    def schedule(epoch, lr=None):  # pylint: disable=unused-argument
+        return learning_rate * min(1.0, (epochs - epoch) / (decay_epochs + 1))
+
+    return schedule
 
 
 def _rate(optimizer):
@@ -64,10 +89,10 @@ class KeepRateRatio(keras.callbacks.Callback):
         d_rate, g_rate = _rate(d), _rate(g)
         if (d_rate, g_rate) == self._last:
             return
-        if g_rate != self._last[1] and not math.isclose(d_rate, g_rate * self.ratio, rel_tol=1e-6):
+        if g_rate == self._last[1] and g_rate > 0 and not math.isclose(d_rate, g_rate, rel_tol=1e-6):
+            self.ratio = d_rate / g_rate  # D's rate alone changed, to one of its own: a deliberate new ratio
+        elif not math.isclose(d_rate, g_rate * self.ratio, rel_tol=1e-6):
             d.learning_rate = g_rate * self.ratio
-        elif g_rate > 0:
-            self.ratio = d_rate / g_rate  # D's rate changed alone: a deliberate new ratio
         self._last = (_rate(d), g_rate)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -20,6 +20,7 @@ import yaml
 from keras import ops
 
 from ganzoo import callbacks, data, metrics, models, plots
+from ganzoo.models import learning_rates
 from ganzoo.backend import gradients
 from ganzoo.training import checkpoint, fine_tune
 
@@ -30,7 +31,7 @@ RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml", chec
 
 
 # What a resumed run may change: train longer, checkpoint more often, lower a learning rate.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_every_epochs", "d_learning_rate",
+RESUME_MAY_CHANGE = ("epochs", "decay_epochs", "checkpoint_every", "checkpoint_every_epochs", "d_learning_rate",
                      "g_learning_rate", "from_preset")
 
 
@@ -235,6 +236,9 @@ def train(config, *, force=False, resume=False, verbose="auto"):
 
         fit_callbacks += tensorboard.callbacks(os.path.join(out, "tb"), every=config.output.sample_every,
                                                n=config.output.samples, centers=centers, pairs=shown)
+    if train_config.decay_epochs:  # schedules G's rate; GAN.fit's KeepRateRatio keeps D's in ratio
+        fit_callbacks.append(keras.callbacks.LearningRateScheduler(learning_rates.linear_decay(
+            train_config.g_learning_rate, train_config.epochs, train_config.decay_epochs)))
     fit_callbacks.append(saver)
     # A part-done epoch first finishes its remaining steps, then whole epochs follow.
     legs = [(epoch, epoch + 1, steps - step)] if step else []
