@@ -1,4 +1,4 @@
-"""The `ganzoo` command: list | train | sample | augment | evaluate | export.
+"""The `ganzoo` command: list | train | sample | translate | augment | evaluate | export.
 
 Keras reads its backend once, at import, so this module parses the command line
 first, sets `KERAS_BACKEND` from `--backend`, and only then imports Keras and
@@ -16,7 +16,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8")
 EXIT_USAGE = 2
 # Commands that train or run models at length: they keep freed memory in the process (`ganzoo.backend.memory`).
-LONG_RUNNING = ("train", "evaluate", "export")
+LONG_RUNNING = ("train", "evaluate", "export", "translate")
 
 
 class UsageError(Exception):
@@ -79,6 +79,13 @@ def _parser():
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
 
+    translate = commands.add_parser(
+        "translate", help="run an image-in model (pix2pix, srgan) on an image file or a folder of images")
+    translate.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
+    translate.add_argument("input", help="an image file or a folder of images (png, jpg, bmp, gif)")
+    translate.add_argument("--out", required=True, help="folder to create; outputs keep the input file names")
+    translate.add_argument("--force", action="store_true", help="replace a non-empty --out")
+
     augment = commands.add_parser(
         "augment", help="write a labelled synthetic dataset (one folder per class) from a conditional model"
     )
@@ -117,11 +124,14 @@ def _parser():
     export.add_argument("--zoo-entry", action="store_true",
                         help="from a run directory: also write the preset, samples.png, "
                              "metrics.json and MODEL_CARD.md (what exported/<name>/ ships)")
+    export.add_argument("--inputs", metavar="DATASET",
+                        help="image-in models: paired dataset whose real inputs check parity and calibrate "
+                             "int8 (default: the run's or preset's dataset)")
     export.add_argument("--force", action="store_true", help="replace a non-empty --out")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample, augment, evaluate, export):
+    for sub in (train, sample, translate, augment, evaluate, export):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -174,9 +184,10 @@ def _is_user_error(error):
     from ganzoo.presets import PresetError
     from ganzoo.synthetic import SyntheticDataError
     from ganzoo.training.run import RunDirectoryError
+    from ganzoo.translate import ImageInputError
 
     return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError, ModelFileError,
-                              ExportError, ExtractorError, PresetError, SyntheticDataError))
+                              ExportError, ExtractorError, PresetError, SyntheticDataError, ImageInputError))
 
 
 def _run(args):
@@ -185,7 +196,9 @@ def _run(args):
     if args.command == "train":
         return _train(args)
     if args.command == "evaluate":
-        return _evaluate(args)
+        from ganzoo import cli_commands
+
+        return cli_commands.evaluate(args)
     if args.command == "export":
         from ganzoo.data import streams
 
@@ -194,9 +207,17 @@ def _run(args):
                 "ganzoo export needs TensorFlow, which is not installed (it writes SavedModel and TFLite "
                 "files); install it with `pip install tensorflow-cpu` or `pip install ganzoo[tensorflow]`, "
                 "or export on a machine that has it (training and sampling work without it).")
-        return _export(args)
+        from ganzoo import cli_commands
+
+        return cli_commands.export(args)
     if args.command == "augment":
         return _augment(args)
+    if args.command == "translate":
+        from ganzoo.translate import translate_files
+
+        written = translate_files(args.model, args.input, args.out, overwrite=args.force)
+        print(f"ganzoo: wrote {len(written)} output image(s) to {args.out}")
+        return 0
     return _sample(args)
 
 
@@ -325,93 +346,6 @@ def _load_generator(model_path):
     from ganzoo.models import loading
 
     return loading.load_generator(model_path)
-
-
-def _run_dataset(model_path):
-    """The dataset a preset's metadata or a run directory's config.yaml names, or None."""
-    from ganzoo import presets
-
-    if presets.find_preset(model_path) is not None:
-        return presets.read_metadata(model_path).get("dataset")
-    folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path)
-    config_path = os.path.join(folder or ".", "config.yaml")
-    if not os.path.isfile(config_path):
-        return None
-    from ganzoo import config as config_lib
-
-    return config_lib.load(config_path).data.dataset
-
-
-def _evaluate(args):
-    import json
-
-    if args.json and os.path.exists(args.json):
-        raise UsageError(f"--json {args.json!r} already exists; name a new file or remove it first.")
-    dataset = args.dataset or _run_dataset(args.model)
-    if dataset is None:
-        raise UsageError(f"no config.yaml beside {args.model!r} names its dataset; pass --dataset NAME.")
-
-    from ganzoo.metrics import evaluate, extractors, report as report_lib
-
-    try:
-        metrics = evaluate.check_metrics(args.metrics)
-        judges = ((extractors.inception_extractor(args.inception_weights),)
-                  if args.inception_weights else extractors.get_judges(dataset))
-    except ValueError as e:
-        raise UsageError(str(e)) from e
-    generator = _load_generator(args.model)
-    try:
-        report = evaluate.evaluate(generator, dataset, n=args.n, metrics=metrics, seed=args.seed,
-                                   extractor=judges, verbose=0 if args.quiet else 1)
-    except ValueError as e:
-        raise UsageError(str(e)) from e
-    names = ", ".join(f"{j['extractor']} ({j['test_accuracy']:.1%} test accuracy)"
-                      if j.get("test_accuracy") else j["extractor"]
-                      for j in report["judges"].values())
-    print(f"ganzoo: {args.model} vs {dataset} ({report['n']} samples each); judges: {names}")
-    for line in report_lib.text_table(report):
-        print(line)
-    if args.json:
-        folder = os.path.dirname(os.path.abspath(args.json))
-        os.makedirs(folder, exist_ok=True)
-        with open(args.json, "x", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-        print(f"ganzoo: wrote {args.json}")
-    return 0
-
-
-def _export(args):
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise UsageError(f"unknown format(s) {unknown or formats}; choose from {','.join(FORMATS)}.")
-    if os.path.isdir(args.out) and os.listdir(args.out) and not args.force:
-        raise UsageError(f"--out {args.out!r} exists and is not empty; pass --force or name a new folder.")
-
-    if args.zoo_entry:
-        from ganzoo.export import entry
-
-        if args.uint8 or len(formats) != len(FORMATS):
-            raise UsageError("--zoo-entry writes every format as float32; drop --formats and --uint8.")
-        metadata = entry.build_entry(args.model, args.out, overwrite=args.force,
-                                     verbose=0 if args.quiet else 1)
-        print(f"ganzoo: wrote zoo entry {metadata['name']} to {args.out}")
-        return 0
-
-    from ganzoo.export import export_generator
-
-    metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
-                                overwrite=args.force)
-    for name, facts in metadata["formats"].items():
-        parity = facts["parity"]
-        print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
-              f"{parity['max_abs_error']:.2g}{' (gated)' if parity['gated'] else ''}")
-    condition = metadata["condition"]
-    inputs = "z" if condition is None else (
-        f"z and {condition['name']} (int32, 0..{condition['num_values'] - 1}: {condition['meaning']})")
-    print(f"ganzoo: exported {len(metadata['formats'])} formats to {args.out}; signature "
-          f"{metadata['signature']!r} takes {inputs}")
-    return 0
 
 
 if __name__ == "__main__":

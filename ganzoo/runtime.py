@@ -11,10 +11,15 @@ images = generator.generate(16, seed=0)   # the same latents as GAN.generate(16,
 
 conditional = TFLiteGenerator("exported/cgan_fashion_mnist/generator_int8.tflite")
 shoes = conditional.generate(16, labels=7, seed=0)   # as GAN.generate(16, labels=7, seed=0)
+
+from ganzoo.runtime import TFLiteTranslator           # image-in: pix2pix, SRResNet/SRGAN
+
+sr = TFLiteTranslator("exported/srresnet_fashion_mnist_x4/generator.tflite")
+large = sr.upscale(small)   # NHWC in [-1, 1], any height and width: the file is resized per call
 ```
 
 Files are run through their `serve` signature, by input and output name
-(`z`, `labels` or `generator`, `images`), never by tensor order.
+(`z`, `labels` or `generator`, or `images`; output `images`), never by tensor order.
 
 Keep it that way: it is tested in a process where `import tensorflow` and
 `import keras` fail.
@@ -30,6 +35,7 @@ from ganzoo.labels import check_labels
 
 SIGNATURE = "serve"
 LATENT_INPUT = "z"
+IMAGE_INPUT = "images"
 OUTPUT = "images"
 # TFLite metadata entry of a two-input file: JSON {"name", "num_values", ...} of its integer input.
 CONDITION_METADATA = "ganzoo_condition"
@@ -54,23 +60,7 @@ class TFLiteGenerator:
 
     def __init__(self, path, *, num_threads=None):
         self.path = str(path)
-        try:
-            with open(self.path, "rb") as file:
-                content = file.read()
-            interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        except (OSError, ValueError, RuntimeError) as error:
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ValueError(
-                f"cannot load {self.path!r} as a TFLite model ({reason}); give a .tflite file "
-                "written by `ganzoo export`."
-            ) from None
-        signatures = interpreter.get_signature_list()
-        if SIGNATURE not in signatures:
-            raise ValueError(
-                f"{self.path!r} has no {SIGNATURE!r} signature (it has {sorted(signatures)}); "
-                "give a .tflite file written by `ganzoo export`."
-            )
-        self._runner = interpreter.get_signature_runner(SIGNATURE)
+        content, self._runner = _open(self.path, num_threads)
         inputs = self._runner.get_input_details()
         outputs = self._runner.get_output_details()
         others = sorted(set(inputs) - {LATENT_INPUT})
@@ -168,6 +158,86 @@ class TFLiteGenerator:
         if self._condition is None:
             return check_labels(labels, n, None)
         return check_labels(labels, n, self._condition["num_values"], counted=self._condition["counted"])
+
+
+class TFLiteTranslator:
+    """An image-in generator (pix2pix, SRResNet/SRGAN) exported by `ganzoo export`, run with LiteRT.
+
+    The file's `serve` signature maps `images` (float32 NHWC in [-1, 1]) to
+    `images`. A super-resolution export takes any height and width (`None`
+    in `input_shape`): each call resizes the interpreter to its inputs, as it
+    does for the batch dimension. Quantized inputs and outputs are converted
+    as in `TFLiteGenerator`.
+
+    Args:
+        path: Path of the `.tflite` file.
+        num_threads: Threads for the interpreter; None lets LiteRT choose.
+    """
+
+    def __init__(self, path, *, num_threads=None):
+        self.path = str(path)
+        _, self._runner = _open(self.path, num_threads)
+        inputs, outputs = self._runner.get_input_details(), self._runner.get_output_details()
+        if (list(inputs) != [IMAGE_INPUT] or list(outputs) != [OUTPUT]
+                or len(inputs[IMAGE_INPUT]["shape_signature"]) != 4):
+            raise ValueError(
+                f"{self.path!r}'s {SIGNATURE!r} signature maps {sorted(inputs)} to {sorted(outputs)}; an "
+                f"image-in generator maps {IMAGE_INPUT!r} [batch, height, width, channels] to {OUTPUT!r}."
+            )
+        self._input, self._output = inputs[IMAGE_INPUT], outputs[OUTPUT]
+
+    @property
+    def input_shape(self):
+        """Shape of one input image, `None` where any size is accepted."""
+        return tuple(None if d < 0 else int(d) for d in self._input["shape_signature"][1:])
+
+    @property
+    def output_shape(self):
+        """Shape of one output image, `None` where it follows the input's size."""
+        return tuple(None if d < 0 else int(d) for d in self._output["shape_signature"][1:])
+
+    def __call__(self, images):
+        """Runs the file on one batch of images `(batch,) + input_shape`."""
+        images = np.asarray(images, dtype=np.float32)
+        expected = self.input_shape
+        if images.ndim != 4 or images.shape[0] < 1 or any(
+                e is not None and e != g for e, g in zip(expected, images.shape[1:])):
+            shown = tuple("any" if e is None else e for e in expected)
+            raise ValueError(f"Expected images of shape (batch,) + {shown} with batch >= 1, got {images.shape}.")
+        return _from_output(self._runner(**{IMAGE_INPUT: _to_input(images, self._input)})[OUTPUT], self._output)
+
+    def translate(self, images, batch_size=64):
+        """Maps images `(n,) + input_shape` to output images, `batch_size` at a time."""
+        _check_count("batch_size", batch_size)
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 4 or len(images) == 0:
+            raise ValueError(f"Expected a non-empty batch of images (n, height, width, channels), got {images.shape}.")
+        return np.concatenate([self(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+
+    def upscale(self, images, batch_size=64):
+        """`translate` for super-resolution files: images of any size -> larger images."""
+        return self.translate(images, batch_size=batch_size)
+
+
+def _open(path, num_threads):
+    """`(file bytes, serve signature runner)` of a `.tflite` file written by `ganzoo export`."""
+    try:
+        with open(path, "rb") as file:
+            content = file.read()
+        interpreter = Interpreter(model_content=content, num_threads=num_threads)
+    except (OSError, ValueError, RuntimeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(
+            f"cannot load {path!r} as a TFLite model ({reason}); give a .tflite file "
+            "written by `ganzoo export`."
+        ) from None
+    signatures = interpreter.get_signature_list()
+    if SIGNATURE not in signatures:
+        raise ValueError(
+            f"{path!r} has no {SIGNATURE!r} signature (it has {sorted(signatures)}); "
+            "give a .tflite file written by `ganzoo export`."
+        )
+    return content, interpreter.get_signature_runner(SIGNATURE)
 
 
 def _condition(path, content, name, details):

@@ -44,8 +44,10 @@ def _run(request):
     with np.load(request["parity"]) as arrays:
         latents, reference = arrays["latents"], arrays["reference"]
         labels = arrays["labels"] if "labels" in arrays else None
+        calibration = arrays["calibration"] if "calibration" in arrays else None
     formats = convert.write_artifacts(
         generator, request["out"], latents=latents, labels=labels, reference=reference,
+        calibration=calibration,
         **request["options"],
     )
     return {"formats": formats, "tensorflow_version": tf.__version__}

@@ -11,6 +11,12 @@ included (it quantizes `z` and dequantizes the images inside; the labels stay
 int32), so one runtime serves them all. A two-input TFLite file also carries
 its condition (name, number of values) as TFLite metadata, which
 `ganzoo.runtime` reads to check labels and cycle through them.
+
+An image-in generator (`ganzoo.export.image_in`) has one input, `images`
+(float32 `[batch, height, width, channels]`, height and width `None` for a
+fully convolutional one): its parity inputs and int8 calibration samples are
+real images, given by the caller, and its TFLite files run through
+`ganzoo.runtime.TFLiteTranslator`.
 """
 
 import json
@@ -25,7 +31,7 @@ import tensorflow as tf
 from ganzoo.export.errors import ExportError, one_line
 from ganzoo.labels import cycled
 from ganzoo.models import sampling
-from ganzoo.runtime import CONDITION_METADATA, TFLiteGenerator
+from ganzoo.runtime import CONDITION_METADATA, TFLiteGenerator, TFLiteTranslator
 
 SIGNATURE = "serve"
 INPUT_NAME = "z"
@@ -66,6 +72,8 @@ def write_artifacts(
     labels=None,
     condition=None,
     output_offset=0.0,
+    input_spec=None,
+    calibration=None,
 ):
     """Writes the `formats` of `generator` into `directory`, checking each one.
 
@@ -80,7 +88,8 @@ def write_artifacts(
         generator: The Keras generator, under the TensorFlow backend.
         directory: An existing, empty staging directory.
         formats: Names from `QUANTIZATION`.
-        latents: float32 array `(n, latent_dim)`.
+        latents: The parity inputs: float32 latents `(n, latent_dim)`, or
+            images `(n, height, width, channels)` for an image-in generator.
         reference: float32 Keras outputs on `latents`.
         uint8_output: Export `round((x + 1) * 127.5)` clipped to [0, 255] as uint8.
         tolerance: Largest max-abs difference the gated formats may show.
@@ -94,6 +103,10 @@ def write_artifacts(
             input, or None.
         output_offset: Added to the exported outputs; tests use it to make an
             export that disagrees with its generator. Keep 0.
+        input_spec: `{"name", "shape"}` of the first input; None for latents
+            (`z`, `[None, latent_dim]`).
+        calibration: float32 real inputs that calibrate the int8 file of an
+            image-in generator (then `representative_latents` is unused).
 
     Returns:
         `{format: {"path", "size_bytes", "quantization", "parity": {...}}}`.
@@ -102,7 +115,8 @@ def write_artifacts(
         ExportError: if a conversion fails, a gated format disagrees with the
             Keras outputs, or an export yields non-finite values.
     """
-    latent_dim = int(latents.shape[1])
+    input_spec = input_spec or {"name": INPUT_NAME, "shape": [None, int(latents.shape[1])]}
+    runtime = TFLiteGenerator if input_spec["name"] == INPUT_NAME else TFLiteTranslator
     expected = uint8_pixels(reference) if uint8_output else reference
     limit = UINT8_TOLERANCE if uint8_output else tolerance
     scratch = None if "saved_model" in formats else tempfile.mkdtemp(prefix="ganzoo-savedmodel-")
@@ -115,21 +129,21 @@ def write_artifacts(
 
     try:
         _write_saved_model(
-            generator, saved_model, latent_dim=latent_dim, condition=condition,
+            generator, saved_model, input_spec=input_spec, condition=condition,
             uint8_output=uint8_output, output_offset=output_offset,
         )
         if "saved_model" in formats:
-            check("saved_model", saved_model, _saved_model_runner(saved_model, condition))
+            check("saved_model", saved_model, _saved_model_runner(saved_model, input_spec["name"], condition))
         for fmt in (f for f in TFLITE_FILES if f in formats):
             path = os.path.join(directory, TFLITE_FILES[fmt])
             with open(path, "wb") as file:
                 file.write(
                     _tflite_bytes(
-                        saved_model, fmt, latent_dim=latent_dim, condition=condition,
-                        representative_latents=representative_latents, seed=seed,
+                        saved_model, fmt, input_spec=input_spec, condition=condition,
+                        representative_latents=representative_latents, seed=seed, calibration=calibration,
                     )
                 )
-            check(fmt, path, TFLiteGenerator(path))
+            check(fmt, path, runtime(path))
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -153,7 +167,7 @@ def _in_batches(run, latents, labels, batch_size):
     return np.concatenate(chunks)
 
 
-def _write_saved_model(generator, path, *, latent_dim, condition, uint8_output, output_offset):
+def _write_saved_model(generator, path, *, input_spec, condition, uint8_output, output_offset):
     def serve(*inputs):
         images = tf.cast(generator(inputs[0] if len(inputs) == 1 else list(inputs), training=False),
                          tf.float32)
@@ -168,7 +182,7 @@ def _write_saved_model(generator, path, *, latent_dim, condition, uint8_output, 
         return {OUTPUT_NAME: images}
 
     # The signature's input names are the TensorSpecs' names.
-    specs = [tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)]
+    specs = [tf.TensorSpec(input_spec["shape"], tf.float32, name=input_spec["name"])]
     if condition is not None:
         specs.append(tf.TensorSpec([None], tf.int32, name=condition["name"]))
     archive = keras.export.ExportArchive()
@@ -180,12 +194,12 @@ def _write_saved_model(generator, path, *, latent_dim, condition, uint8_output, 
         raise ExportError(f"Writing the SavedModel failed: {one_line(e)}") from None
 
 
-def _saved_model_runner(path, condition):
-    """`run(z[, labels])` of the SavedModel's signature, by input name."""
+def _saved_model_runner(path, input_name, condition):
+    """`run(z[, labels])` (or `run(images)`) of the SavedModel's signature, by input name."""
     serve = tf.saved_model.load(path).signatures[SIGNATURE]
 
     def run(z, labels=None):
-        feeds = {INPUT_NAME: tf.constant(z)}
+        feeds = {input_name: tf.constant(z)}
         if labels is not None:
             feeds[condition["name"]] = tf.constant(labels, tf.int32)
         return serve(**feeds)[OUTPUT_NAME].numpy()
@@ -193,9 +207,13 @@ def _saved_model_runner(path, condition):
     return run
 
 
-def _calibration(latent_dim, condition, count, seed):
+def _calibration(input_spec, condition, count, seed, real=None):
     """Signature-keyed calibration samples: `(SIGNATURE, {input name: one-sample batch})`."""
-    latents = sampling.latents(count, latent_dim, seed=seed)
+    if real is not None:  # an image-in generator: its real inputs
+        for image in real:
+            yield SIGNATURE, {input_spec["name"]: image[None]}
+        return
+    latents = sampling.latents(count, input_spec["shape"][1], seed=seed)
     labels = None if condition is None else cycled(count, condition["num_values"])
     for i, z in enumerate(latents):
         feeds = {INPUT_NAME: z[None]}
@@ -204,7 +222,7 @@ def _calibration(latent_dim, condition, count, seed):
         yield SIGNATURE, feeds
 
 
-def _tflite_bytes(saved_model, fmt, *, latent_dim, condition, representative_latents, seed):
+def _tflite_bytes(saved_model, fmt, *, input_spec, condition, representative_latents, seed, calibration):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[SIGNATURE])
     if fmt != "tflite":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -212,7 +230,7 @@ def _tflite_bytes(saved_model, fmt, *, latent_dim, condition, representative_lat
         converter.target_spec.supported_types = [tf.float16]
     if fmt == "tflite_int8":
         converter.representative_dataset = lambda: _calibration(
-            latent_dim, condition, representative_latents, seed + 1
+            input_spec, condition, representative_latents, seed + 1, calibration
         )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # One scale per dense layer, not per output unit: a latent projection has few
@@ -261,7 +279,7 @@ def _record(fmt, path, outputs, batch_sizes, expected, limit):
     if gated and max_abs > limit:
         worst = max(range(len(errors)), key=lambda i: errors[i].max())
         raise ExportError(
-            f"The {fmt} export's outputs on {len(expected)} fixed latents in batches of "
+            f"The {fmt} export's outputs on {len(expected)} fixed inputs in batches of "
             f"{batch_sizes[worst]} have max abs difference {max_abs:.3g} > tolerance {limit:g} "
             "from the Keras generator's; the export disagrees with the Keras model, nothing was "
             "written."

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 import ganzoo
-from ganzoo.export import conditional
+from ganzoo.export import conditional, image_in
 from ganzoo.export.errors import ExportError
 from ganzoo.models import sampling
 
@@ -36,6 +36,7 @@ def export_generator(
     representative_latents=256,
     seed=0,
     overwrite=False,
+    inputs=None,
     _output_offset=0.0,
 ):
     """Exports a generator to SavedModel and TFLite, checked against the Keras model.
@@ -65,6 +66,12 @@ def export_generator(
     classes (generators). Run the files by input name (the signature runner),
     never by input order.
 
+    An image-in generator (pix2pix, SRResNet/SRGAN: `ganzoo.export.image_in`)
+    exports as `serve(images) -> images`, any height and width for a fully
+    convolutional one; its parity inputs are `num_parity_latents` real
+    held-out inputs and its int8 file is calibrated on
+    `representative_latents` real training inputs (`inputs`).
+
     Args:
         generator_or_path: A generator `keras.Model`, a `GAN` (its sampling
             generator is exported), or the path of a `.keras` file or run
@@ -83,6 +90,9 @@ def export_generator(
             with `seed + 1`).
         seed: Seed of the parity latents.
         overwrite: Replace a non-empty `out_dir`.
+        inputs: Image-in generators only: a paired dataset name or an array
+            of real inputs (see `image_in.real_inputs`); None takes the
+            dataset a run directory or preset was trained on.
 
     Returns:
         The metadata dict also written to `out_dir/metadata.json`.
@@ -104,19 +114,27 @@ def export_generator(
     _check_out_dir(out_dir, overwrite=overwrite)
 
     generator, condition = conditional.exportable(_resolve_generator(generator_or_path))
-    latent_dim, output_shape = _check_generator(generator, condition)
-    latents = sampling.latents(num_parity_latents, latent_dim, seed=seed)
-    labels = conditional.cycled_labels(num_parity_latents, condition)
+    calibration = None
+    if image_in.is_image_in(generator):
+        spec, output_shape = image_in.input_spec(generator)
+        latents, calibration = image_in.real_inputs(inputs, generator_or_path, num_parity=num_parity_latents,
+                                                    num_calibration=representative_latents)
+    else:
+        latent_dim, output_shape = _check_generator(generator, condition)
+        spec = {"name": "z", "dtype": "float32", "shape": [None, latent_dim]}
+        latents = sampling.latents(num_parity_latents, latent_dim, seed=seed)
+    labels = conditional.cycled_labels(len(latents), condition)
     reference = sampling.run(generator, latents, labels)
     options = {
         "formats": list(formats),
         "uint8_output": bool(uint8_output),
         "tolerance": float(parity_tolerance),
-        "representative_latents": int(representative_latents),
+        "representative_latents": int(representative_latents if calibration is None else len(calibration)),
         "seed": int(seed),
         "output_offset": float(_output_offset),
         "condition": condition,
         "batch_sizes": list(PARITY_BATCH_SIZES),
+        "input_spec": spec,
     }
 
     staging = _make_staging_dir(out_dir)
@@ -127,17 +145,18 @@ def export_generator(
             from ganzoo.export import convert
 
             results = convert.write_artifacts(
-                generator, staging, latents=latents, labels=labels, reference=reference, **options
+                generator, staging, latents=latents, labels=labels, reference=reference,
+                calibration=calibration, **options
             )
             tf_version = tf.__version__
         else:
             results, tf_version = _write_in_tensorflow_process(
                 generator, staging, latents=latents, labels=labels, reference=reference,
-                options=options,
+                calibration=calibration, options=options,
             )
         metadata = _metadata(
-            generator, results, latent_dim=latent_dim, output_shape=output_shape,
-            options=options, num_parity_latents=num_parity_latents, tf_version=tf_version,
+            generator, results, output_shape=output_shape,
+            options=options, num_parity_latents=len(latents), tf_version=tf_version,
         )
         with open(os.path.join(staging, "metadata.json"), "w") as file:
             json.dump(metadata, file, indent=2)
@@ -231,7 +250,7 @@ def _move_into_place(staging, out_dir, *, overwrite):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_in_tensorflow_process(generator, staging, *, latents, labels, reference, options):
+def _write_in_tensorflow_process(generator, staging, *, latents, labels, reference, calibration, options):
     """Runs `convert.write_artifacts` in `python -m ganzoo.export._worker` under TensorFlow."""
     with tempfile.TemporaryDirectory(prefix="ganzoo-export-") as work:
         request = {
@@ -245,6 +264,8 @@ def _write_in_tensorflow_process(generator, staging, *, latents, labels, referen
         arrays = {"latents": latents, "reference": reference}
         if labels is not None:
             arrays["labels"] = labels
+        if calibration is not None:
+            arrays["calibration"] = calibration
         np.savez(request["parity"], **arrays)
         request_path = os.path.join(work, "request.json")
         with open(request_path, "w") as file:
@@ -271,15 +292,15 @@ def _write_in_tensorflow_process(generator, staging, *, latents, labels, referen
     return result["formats"], result["tensorflow_version"]
 
 
-def _metadata(
-    generator, results, *, latent_dim, output_shape, options, num_parity_latents, tf_version
-):
+def _metadata(generator, results, *, output_shape, options, num_parity_latents, tf_version):
     uint8_output = options["uint8_output"]
+    spec = options["input_spec"]
+    image_input = spec["name"] == image_in.INPUT_NAME
     metadata = {
         "generator": generator.name,
-        "latent_dim": latent_dim,
+        "latent_dim": None if image_input else spec["shape"][1],
         "signature": "serve",
-        "input": {"name": "z", "dtype": "float32", "shape": [None, latent_dim]},
+        "input": spec,
         "condition": options["condition"],
         "output": {
             "name": "images",
@@ -293,6 +314,7 @@ def _metadata(
             "unit": "uint8 levels" if uint8_output else "output units",
             "gated_formats": [f for f, r in results.items() if r["parity"]["gated"]],
             "num_latents": num_parity_latents,
+            "inputs": "real held-out inputs" if image_input else "seeded latents",
             "seed": options["seed"],
             "batch_sizes": options["batch_sizes"],
             "labels": None if options["condition"] is None else "cycled through the values",
@@ -303,7 +325,10 @@ def _metadata(
         },
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    if "tflite_int8" in results:
+    if "tflite_int8" in results and image_input:
+        metadata["int8_calibration"] = {"num_inputs": options["representative_latents"],
+                                        "inputs": "the first real training inputs"}
+    elif "tflite_int8" in results:
         metadata["int8_calibration"] = {
             "num_latents": options["representative_latents"],
             "seed": options["seed"] + 1,

@@ -16,6 +16,10 @@
 With ``baseline`` images (for super-resolution: the bicubic enlargement of the
 inputs, `bicubic`), every score is also given for them as ``<score>_baseline``,
 measured the same way.
+
+`evaluate_pairs(generator, dataset)` does it all for a paired dataset's test
+split: what ``ganzoo evaluate`` reports for an image-in model and what the
+zoo entries' cards show.
 """
 
 from __future__ import annotations
@@ -83,3 +87,46 @@ def score_pairs(outputs, targets, *, labels=None, judges=(), baseline=None) -> d
             if labels is not None and probabilities is not None:
                 found[f"label_accuracy_{judge.judge}{suffix}"] = label_accuracy(probabilities, labels)
     return found
+
+
+def evaluate_pairs(generator, dataset: str, *, n: int = 10_000, batch_size: int = 500) -> dict:
+    """Scores an image-in generator on the first `n` test pairs of the paired `dataset`.
+
+    The outputs are scored by `score_pairs` against the targets, by the
+    target domain's shipped judges (`ganzoo.data.pairs.DOMAIN`); a
+    super-resolution dataset adds the bicubic baseline, and the targets'
+    own label accuracy (``label_accuracy_<judge>_targets``) is the ceiling
+    the outputs' can reach.
+
+    Returns:
+        ``{"dataset", "split", "n", "judges": {judge: test accuracy}, "scores": {...}}``.
+    """
+    from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
+    from ganzoo.metrics import extractors  # pylint: disable=import-outside-toplevel
+    from ganzoo.models import sampling  # pylint: disable=import-outside-toplevel
+
+    if dataset not in pairs.DOMAIN:
+        raise ValueError(f"{dataset!r} is not a paired dataset with shipped judges; "
+                         f"give one of {', '.join(sorted(pairs.DOMAIN))}.")
+    inputs, targets, labels = pairs.load_pair_arrays(dataset, "test", limit=n)
+    outputs = sampling.run(generator, inputs, batch_size=batch_size)
+    judges = extractors.get_judges(pairs.DOMAIN[dataset])
+    baseline = bicubic(inputs, targets.shape[1:3]) if inputs.shape[1:3] != targets.shape[1:3] else None
+    scores = score_pairs(outputs, targets, labels=labels, judges=judges, baseline=baseline)
+    ceiling = score_pairs(targets, targets, labels=labels, judges=judges)
+    scores.update({f"{key}_targets": value for key, value in ceiling.items() if key.startswith("label_accuracy")})
+    return {"dataset": dataset, "split": "test", "n": int(len(inputs)),
+            "judges": {judge.judge: judge.metadata.get("test_accuracy") for judge in judges},
+            "scores": scores}
+
+
+def text_table(report: dict) -> list:
+    """Lines of an `evaluate_pairs` report: each score beside its baseline and ceiling, when it has them."""
+    scores = report["scores"]
+    lines = [f"{'score':<24} {'model':>10} {'bicubic':>10} {'targets':>10}"]
+    for key, value in scores.items():
+        if key == "n" or key.endswith(("_baseline", "_targets")) or key == "psnr_exact":
+            continue
+        cells = [scores.get(key), scores.get(f"{key}_baseline"), scores.get(f"{key}_targets")]
+        lines.append(f"{key:<24} " + " ".join(f"{c:>10.4g}" if c is not None else f"{'':>10}" for c in cells))
+    return lines

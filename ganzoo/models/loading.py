@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import keras
+import yaml
 
 from ganzoo import presets
 
-__all__ = ["ModelFileError", "load_generator"]
+__all__ = ["ModelFileError", "load_generator", "trained_dataset"]
 
 
 class ModelFileError(ValueError):
@@ -60,3 +61,24 @@ def load_generator(model_or_path):
             "generator.keras written by ganzoo"
         ) from None
     return model.sampling_generator if isinstance(model, GAN) else model
+
+
+def trained_dataset(model_or_path):
+    """The dataset a preset's metadata or a run directory's ``config.yaml`` names, else None.
+
+    `model_or_path` may be a preset name or folder, a run directory or a file
+    in one (``gan.keras``, ``generator.keras``); anything else gives None.
+    """
+    if not isinstance(model_or_path, (str, os.PathLike)):
+        return None
+    path = os.fspath(model_or_path)
+    preset = presets.find_preset(path)
+    if preset is not None:
+        return presets.read_metadata(preset).get("dataset")
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    config_path = os.path.join(folder or ".", "config.yaml")
+    if not os.path.isfile(config_path):
+        return None
+    with open(config_path, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    return ((config if isinstance(config, dict) else {}).get("data") or {}).get("dataset")

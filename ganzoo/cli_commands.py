@@ -1,0 +1,97 @@
+"""The bodies of `ganzoo evaluate` and `ganzoo export` (`ganzoo.cli` parses and dispatches)."""
+
+import json
+import os
+
+from ganzoo.cli import FORMATS, UsageError
+
+
+def evaluate(args):
+    """Scores a generator by both shipped judges; an image-in one on its paired dataset's test pairs."""
+    from ganzoo.models import loading
+
+    if args.json and os.path.exists(args.json):
+        raise UsageError(f"--json {args.json!r} already exists; name a new file or remove it first.")
+    dataset = args.dataset or loading.trained_dataset(args.model)
+    if dataset is None:
+        raise UsageError(f"no config.yaml beside {args.model!r} names its dataset; pass --dataset NAME.")
+
+    from ganzoo.export import image_in
+    from ganzoo.metrics import evaluate, extractors, paired, report as report_lib
+
+    generator = loading.load_generator(args.model)
+    if image_in.is_image_in(generator):
+        if args.metrics or args.inception_weights:
+            raise UsageError("an image-in model is scored by PSNR, SSIM, FID and label accuracy on its paired "
+                             "test split; drop --metrics and --inception-weights.")
+        try:
+            report = paired.evaluate_pairs(generator, dataset, n=args.n)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
+        print(f"ganzoo: {args.model} on the first {report['n']} test pairs of {dataset}; judges: "
+              + ", ".join(f"{j} ({a:.1%} test accuracy)" if a else j for j, a in report["judges"].items()))
+        return _write_report(paired.text_table(report), report, args.json)
+    try:
+        metrics = evaluate.check_metrics(args.metrics)
+        judges = ((extractors.inception_extractor(args.inception_weights),)
+                  if args.inception_weights else extractors.get_judges(dataset))
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    try:
+        report = evaluate.evaluate(generator, dataset, n=args.n, metrics=metrics, seed=args.seed,
+                                   extractor=judges, verbose=0 if args.quiet else 1)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    names = ", ".join(f"{j['extractor']} ({j['test_accuracy']:.1%} test accuracy)"
+                      if j.get("test_accuracy") else j["extractor"]
+                      for j in report["judges"].values())
+    print(f"ganzoo: {args.model} vs {dataset} ({report['n']} samples each); judges: {names}")
+    return _write_report(report_lib.text_table(report), report, args.json)
+
+
+def _write_report(lines, report, path):
+    for line in lines:
+        print(line)
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"ganzoo: wrote {path}")
+    return 0
+
+
+def export(args):
+    """Exports a generator (or, with --zoo-entry, a run as a whole zoo entry)."""
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown format(s) {unknown or formats}; choose from {','.join(FORMATS)}.")
+    if os.path.isdir(args.out) and os.listdir(args.out) and not args.force:
+        raise UsageError(f"--out {args.out!r} exists and is not empty; pass --force or name a new folder.")
+
+    if args.zoo_entry:
+        from ganzoo.export import entry
+
+        if args.uint8 or len(formats) != len(FORMATS):
+            raise UsageError("--zoo-entry writes every format as float32; drop --formats and --uint8.")
+        metadata = entry.build_entry(args.model, args.out, overwrite=args.force,
+                                     verbose=0 if args.quiet else 1)
+        print(f"ganzoo: wrote zoo entry {metadata['name']} to {args.out}")
+        return 0
+
+    from ganzoo.export import export_generator
+
+    metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
+                                overwrite=args.force, inputs=args.inputs)
+    for name, facts in metadata["formats"].items():
+        parity = facts["parity"]
+        print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
+              f"{parity['max_abs_error']:.2g}{' (gated)' if parity['gated'] else ''}")
+    condition = metadata["condition"]
+    inputs = "images " + str(metadata["input"]["shape"]) if metadata["latent_dim"] is None else "z" if condition is None else (
+        f"z and {condition['name']} (int32, 0..{condition['num_values'] - 1}: {condition['meaning']})")
+    print(f"ganzoo: exported {len(metadata['formats'])} formats to {args.out}; signature "
+          f"{metadata['signature']!r} takes {inputs}")
+    return 0
+
