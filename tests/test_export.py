@@ -181,7 +181,7 @@ def test_uint8_output_overwrites_and_matches_keras_pixels(dcgan, tmp_path):
     assert metadata["output"]["dtype"] == "uint8"
     assert metadata["parity"] == {
         "tolerance": 1, "unit": "uint8 levels", "gated_formats": ["tflite"],
-        "num_latents": 16, "seed": 0, "batch_sizes": [1, 3, 7], "labels": None,
+        "num_latents": 16, "inputs": "seeded latents", "seed": 0, "batch_sizes": [1, 3, 7], "labels": None,
     }
     expected = np.clip(np.round((sampling.generate(dcgan, 20, seed=5) + 1) * 127.5), 0, 255)
     pixels = TFLiteGenerator(out / "generator.tflite").generate(20, seed=5)

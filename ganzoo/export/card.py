@@ -13,7 +13,7 @@ from ganzoo.export import latency
 __all__ = ["model_card"]
 
 
-def _size(path):
+def file_size(path):
     if os.path.isdir(path):
         return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
     return os.path.getsize(path)
@@ -73,14 +73,14 @@ def model_card(metadata: dict, folder: str, latency_text: str | None = None) -> 
             "## Files",
             "",
             f"`{presets.WEIGHTS_FILE}` (float32, all GAN weights and both optimizers' state, "
-            f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB), `config.json`, "
+            f"{file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB), `config.json`, "
             "`metadata.json`, `samples.png` (one column per class, latent seed 0). No SavedModel or "
             "TFLite files yet: `ganzoo.export.entry.add_exports` adds them from these weights.",
         ]
         return "\n".join(lines) + "\n"
     lines += _files_section(metadata, folder)
     when = "when its exports were added" if metadata["export"].get("added") else "when this entry was built"
-    lines += ["", latency_text.strip() if latency_text else _latency_section(
+    lines += ["", latency_text.strip() if latency_text else latency_section(
         metadata["latency"], when, bool(metadata["export"].get("condition")))]
     return "\n".join(lines) + "\n"
 
@@ -101,7 +101,7 @@ def _files_section(metadata, folder) -> list[str]:
         f"| file | quantization | size | max abs error vs Keras | mean abs error | FID change |{extra}",
         "| --- | --- | --- | --- | --- | --- |" + (" --- |" if accuracy else ""),
         f"| `{presets.WEIGHTS_FILE}` | float32 (all GAN weights) | "
-        f"{_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | | |"
+        f"{file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | | |"
         + (f" {_judged(check['keras_label_accuracy'])} (Keras) |" if accuracy else ""),
     ]
     for facts in export["formats"].values():
@@ -187,7 +187,7 @@ def _metrics_section(report) -> list[str]:
     return lines
 
 
-def _latency_section(rows, when, labelled) -> str:
+def latency_section(rows, when, labelled) -> str:
     labels = " (labels cycling through the classes)" if labelled else ""
     return "\n".join([
         "## Latency (batch 1)",

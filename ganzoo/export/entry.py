@@ -41,7 +41,7 @@ import yaml
 from ganzoo import plots, presets
 from ganzoo.files import write_text_atomically
 from ganzoo.models import sampling
-from ganzoo.export import conditional, latency
+from ganzoo.export import conditional, image_entry, image_in, latency
 from ganzoo.export.card import model_card
 from ganzoo.export.errors import ExportError
 from ganzoo.export.fingerprint import fingerprint
@@ -94,22 +94,32 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     staging_root = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.entry-", dir=parent)
     try:
         staging = os.path.join(staging_root, "entry")
-        export_facts = export_generator(gan, staging)
-        classes = sampling.num_classes(gan.sampling_generator)
-        # A conditional entry's grid has one column per class.
-        samples = gan.generate(64 if classes is None else classes * classes, seed=0)
-        plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
-                              columns=classes)
+        image = image_in.is_image_in(gan.sampling_generator)
+        export_facts = export_generator(gan, staging, inputs=dataset if image else None)
+        report, examples = None, None
+        if image:  # input | output | target triplets, paired scores, TFLite files scored alike
+            from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
+            from ganzoo.metrics import paired  # pylint: disable=import-outside-toplevel
 
-        report = None
-        if dataset in extractors.available_extractors():
+            image_entry.samples_picture(gan, dataset, os.path.join(staging, "samples.png"))
+            report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
+            with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=2)
+            image_entry.tflite_quality(gan, staging, dataset, min(2000, report["n"]), export_facts)
+            examples = pairs.load_pair_arrays(dataset, "test", limit=1)[0]
+        else:
+            classes = sampling.num_classes(gan.sampling_generator)
+            # A conditional entry's grid has one column per class.
+            samples = gan.generate(64 if classes is None else classes * classes, seed=0)
+            plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
+                                  columns=classes)
+        if not image and dataset in extractors.available_extractors():
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
-        if report:
             _tflite_quality(gan, staging, dataset, min(2000, report["n"]), export_facts)
         rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
-                               rounds=latency_rounds)
+                               rounds=latency_rounds, images=examples)
 
         preset_dir = os.path.join(staging_root, "preset")
         metadata = {
@@ -134,7 +144,7 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
         # The preset's metadata.json replaces the export's; its facts are under "export".
         metadata = presets.read_metadata(staging)
         with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
-            f.write(model_card(metadata, staging))
+            f.write((image_entry.model_card if image else model_card)(metadata, staging))
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)

@@ -8,7 +8,9 @@ checksum, each sample's mean and standard deviation, and every judge's
 log-probabilities for them (clipped at `LOG_FLOOR`). The latents come from
 NumPy, so every backend draws the same samples; if the weights, the
 generator code or a judge change, the fingerprint moves and
-`check_fingerprint` says what moved.
+`check_fingerprint` says what moved. An image-in generator's 16 samples are
+its outputs for the paired dataset's first 16 test inputs, judged by the
+target domain's extractors.
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ def _log_probabilities(judge, samples):
 
 def fingerprint(gan, dataset: str | None) -> dict:
     """The fingerprint of `gan` (judged by `dataset`'s shipped extractors, when it has them)."""
+    from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
     from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
 
-    samples, _ = evaluate.generate_samples(gan, N, seed=SEED)
+    if dataset in pairs.DOMAIN:  # an image-in generator: its outputs for the first test inputs
+        samples = gan.translate(pairs.load_pair_arrays(dataset, "test", limit=N)[0])
+        dataset = pairs.DOMAIN[dataset]
+    else:
+        samples, _ = evaluate.generate_samples(gan, N, seed=SEED)
     samples = samples.astype(np.float64)
     flat = samples.reshape(N, -1)
     facts = {
@@ -64,7 +71,7 @@ def check_fingerprint(gan, dataset: str | None, recorded: dict) -> list[str]:
         if gap > tolerance:
             problems.append(f"{key} differs by {gap:.3g} (tolerance {tolerance:g})")
     # The checksum sums N x pixels absolute values: allow each 1e-5 of round-off.
-    if abs(now["checksum"] - recorded["checksum"]) > 1e-5 * N * int(np.prod(_shape(gan))):
+    if abs(now["checksum"] - recorded["checksum"]) > 1e-5 * N * int(np.prod(_shape(gan, dataset))):
         problems.append(f"checksum {now['checksum']:.6g} != recorded {recorded['checksum']:.6g}")
     for name, values in recorded["judges"].items():
         if name not in now["judges"]:
@@ -77,6 +84,11 @@ def check_fingerprint(gan, dataset: str | None, recorded: dict) -> list[str]:
     return problems
 
 
-def _shape(gan):
+def _shape(gan, dataset):
+    from ganzoo import data  # pylint: disable=import-outside-toplevel
+    from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
+
+    if dataset in pairs.DOMAIN:  # the targets' shape (a super-resolution generator takes any size)
+        return data.info(dataset).shape
     generator = gan.sampling_generator if hasattr(gan, "sampling_generator") else gan
     return tuple(generator.outputs[0].shape[1:])

@@ -5,7 +5,9 @@ labels, cycled through the classes, for a conditional or MAD-GAN generator) —
 the eager Keras call, Keras ``predict_on_batch`` (the compiled path), the
 SavedModel's serving signature and every ``.tflite`` file through
 `ganzoo.runtime.TFLiteGenerator` — interleaving them round by round, so that
-load changes on the machine hit every row alike, and reports the median.
+load changes on the machine hit every row alike, and reports the median. An
+image-in generator is timed on given input images, its files through
+`ganzoo.runtime.TFLiteTranslator`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,21 @@ TFLITE_FILES = {
 }
 
 
-def _runners(generator, export_dir, batch_size, num_threads):
+def _runners(generator, export_dir, batch_size, num_threads, images=None):
     """name -> zero-argument function that runs one batch (labels cycled for a two-input export)."""
     import keras  # pylint: disable=import-outside-toplevel
 
-    from ganzoo.export import conditional  # pylint: disable=import-outside-toplevel
-    from ganzoo.runtime import TFLiteGenerator  # pylint: disable=import-outside-toplevel
+    from ganzoo.export import conditional, image_in  # pylint: disable=import-outside-toplevel
+    from ganzoo.runtime import TFLiteGenerator, TFLiteTranslator  # pylint: disable=import-outside-toplevel
 
     model, condition = conditional.exportable(generator)
-    z = sampling.latents(batch_size, int(model.inputs[0].shape[-1]), seed=0)
+    if image_in.is_image_in(model):
+        if images is None or len(images) < batch_size:
+            raise ValueError(f"timing an image-in generator needs `images`, at least {batch_size} of them")
+        z, runtime, input_name = images[:batch_size], TFLiteTranslator, image_in.INPUT_NAME
+    else:
+        z = sampling.latents(batch_size, int(model.inputs[0].shape[-1]), seed=0)
+        runtime, input_name = TFLiteGenerator, "z"
     labels = conditional.cycled_labels(batch_size, condition)
     inputs = z if labels is None else [z, labels]
     runners = {
@@ -46,20 +54,20 @@ def _runners(generator, export_dir, batch_size, num_threads):
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
         serve = tf.saved_model.load(saved_model).signatures["serve"]
-        feeds = {"z": tf.constant(z)}
+        feeds = {input_name: tf.constant(z)}
         if labels is not None:
             feeds[condition["name"]] = tf.constant(labels)
         runners["saved_model"] = lambda: serve(**feeds)
     for name, filename in TFLITE_FILES.items():
         path = os.path.join(export_dir, filename)
         if os.path.isfile(path):
-            runner = TFLiteGenerator(path, num_threads=num_threads)
-            runners[name] = (lambda m: lambda: m(z, labels))(runner)
+            runner = runtime(path, num_threads=num_threads)
+            runners[name] = (lambda m: lambda: m(z) if labels is None else m(z, labels))(runner)
     return runners
 
 
 def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
-            num_threads=None) -> list[dict]:
+            num_threads=None, images=None) -> list[dict]:
     """Median latency (ms) of every runner at every batch size.
 
     Args:
@@ -70,6 +78,8 @@ def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
         rounds: Timed calls per runner; the runners take turns each round.
         warmup: Untimed calls per runner first (tracing, allocation).
         num_threads: LiteRT threads (None: its default).
+        images: Input images of an image-in generator (at least the largest
+            batch size).
 
     Returns:
         Rows ``{"runner", "batch_size", "median_ms", "min_ms", "rounds",
@@ -78,7 +88,7 @@ def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
     """
     rows = []
     for batch_size in batch_sizes:
-        runners = _runners(generator, export_dir, batch_size, num_threads)
+        runners = _runners(generator, export_dir, batch_size, num_threads, images)
         for run in runners.values():
             for _ in range(warmup):
                 run()
