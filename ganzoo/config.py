@@ -77,6 +77,10 @@ class ModelConfig:
     adversarial_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000.0,
         help="image-to-image: weight of the adversarial term (default pix2pix 1, srgan 1e-3; 0: SRResNet)")
+    perceptual: Optional[Annotated[str, Pattern(r"fashion_mnist|vgg19:[^\x00]+", "fashion_mnist or vgg19:PATH")]] = _field(
+        None, help="image-to-image: feature network of a perceptual content loss (fashion_mnist or vgg19:PATH)")
+    perceptual_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000_000.0, help="image-to-image: weight of the perceptual content loss")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -282,10 +286,13 @@ def _check_names(config):
                                                   or model.conditional is not None):
         raise ConfigError(f"Key 'model.family' {model.family!r} takes no pack, num_generators, augment or "
                           "conditional; remove them.")
-    for key in ("reconstruction_weight", "adversarial_weight"):
+    for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight"):
         if getattr(model, key) is not None and model.family not in models.IMAGE_TO_IMAGE:
             raise ConfigError(f"Key 'model.{key}' applies to the image-to-image families "
                               f"({', '.join(models.IMAGE_TO_IMAGE)}), not to {model.family!r}; remove it.")
+    if (model.perceptual is None) != (not model.perceptual_weight):
+        raise ConfigError("Keys 'model.perceptual' (a feature network) and 'model.perceptual_weight' (> 0) go "
+                          "together; set both or neither.")
     if model.family == "dcgan" and info.kind != "image":
         raise ConfigError(
             f"Key 'model.family' dcgan builds image networks, but dataset {info.name!r} holds "

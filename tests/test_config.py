@@ -112,7 +112,8 @@ def _bounded_keys():
                         yield ("model", role, name, family, dataset), kind, marker.maximum
 
 
-IMAGE_TO_IMAGE_KEYS = {("model", "reconstruction_weight"), ("model", "adversarial_weight")}
+IMAGE_TO_IMAGE_KEYS = {("model", "reconstruction_weight"), ("model", "adversarial_weight"),
+                       ("model", "perceptual_weight")}
 
 
 def _with(path, value):
@@ -121,6 +122,10 @@ def _with(path, value):
         *path, raw["model"]["family"], raw["data"]["dataset"] = path
     elif tuple(path) in IMAGE_TO_IMAGE_KEYS:
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": "digits_x2"}}
+        if path[-1] == "perceptual_weight":  # it needs its feature network
+            raw["model"]["perceptual"] = "fashion_mnist"
+    elif tuple(path) == ("train", "decay_epochs"):  # at most train.epochs
+        raw["train"] = {"epochs": 1_000_000}
     parent = raw
     for key in path[:-1]:
         parent = parent.setdefault(key, {})

@@ -106,3 +106,37 @@ def test_ganzoo_train_an_srgan_config_and_upscale(tmp_path, capsys):
     gan = load_model(out / "gan.keras")
     assert (gan.adversarial_weight, gan.reconstruction, gan.reconstruction_weight) == (1e-3, "l2", 1.0)
     assert gan.upscale(np.zeros((1, 3, 5, 1), "float32")).shape == (1, 6, 10, 1)
+
+
+def test_perceptual_content_loss_uses_the_shipped_feature_network(tmp_path):
+    """SRGAN's feature loss on ganzoo's own Fashion-MNIST network: added to G's loss, zero at the
+    target, trained by fit on every backend, rebuilt by name on loading (no weights in the file)."""
+    from ganzoo.models import perceptual
+
+    def build(weight):
+        keras.utils.set_random_seed(0)
+        return srgan.build_srgan((28, 28, 1), input_shape=(7, 7, 1), generator={"filters": 4, "residual_blocks": 1},
+                                 discriminator={"base_filters": 4, "num_blocks": 1, "dense_units": 4},
+                                 perceptual="fashion_mnist" if weight else None, perceptual_weight=weight, seed=0)
+
+    plain, featured = build(0.0), build(1.0)
+    assert len(featured.weights) == len(plain.weights)  # the feature network is not the GAN's
+    featured.set_weights(plain.get_weights())
+    for model in (plain, featured):
+        model.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4))
+    low, targets = _low(4, 1, side=7), np.tanh(2 * _low(4, 2, side=28))
+    fake = plain.generator(low)
+    extra = [float(keras.ops.convert_to_numpy(m.generator_loss(fake, (low, targets))[0])) for m in (plain, featured)]
+    assert extra[1] > extra[0]
+    loss = perceptual.feature_loss("fashion_mnist", (28, 28, 1))
+    assert float(keras.ops.convert_to_numpy(loss(keras.ops.convert_to_tensor(targets), targets))) == 0.0
+    history = featured.fit(low, targets, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"][0])
+    featured.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras", safe_mode=True)
+    assert (loaded.perceptual, loaded.perceptual_weight) == ("fashion_mnist", 1.0)
+    np.testing.assert_allclose(loaded.upscale(low), featured.upscale(low), atol=1e-6)
+    with pytest.raises(ValueError, match="go together"):
+        srgan.build_srgan((28, 28, 1), input_shape=(7, 7, 1), perceptual="fashion_mnist")
+    with pytest.raises(ValueError, match="never downloads"):
+        perceptual.feature_loss("vgg19:/no/such/vgg19.h5", (64, 64, 3))

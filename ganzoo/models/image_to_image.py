@@ -20,7 +20,10 @@ outputs, then the G update), through the hooks below:
   (SRGAN), and its output may be one logit or a grid of patch logits: the
   adversarial losses and the R1 / gradient penalties average over every logit;
 * the generator loss adds ``reconstruction_weight`` times the mean absolute
-  (``"l1"``) or squared (``"l2"``) error to the targets.
+  (``"l1"``) or squared (``"l2"``) error to the targets and, with a
+  ``perceptual`` feature network (`ganzoo.models.perceptual`),
+  ``perceptual_weight`` times the mean squared difference of the output's and
+  the target's features (SRGAN's content loss).
 
 The EMA generator, the penalties, the two optimizers, saving every random
 stream (dropout included) and the JAX state threading are the base class's.
@@ -30,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ganzoo.models import ema
+from ganzoo.models import ema, perceptual as perceptual_lib
 from ganzoo.models.base import GAN
 
 RECONSTRUCTIONS = ("l1", "l2")
@@ -53,12 +56,17 @@ class ImageToImageGAN(GAN):
             reconstruction alone (the discriminator still trains and logs).
         paired_discriminator: Whether the discriminator sees the input beside
             the output.
+        perceptual: Feature network of the perceptual content loss:
+            ``"fashion_mnist"`` (ganzoo's own, not an evaluation judge) or
+            ``"vgg19:PATH"`` (a user's no-top VGG19 weights file), or None.
+        perceptual_weight: Weight of the perceptual term (needs `perceptual`).
         **kwargs: Arguments of `GAN` (``r1_weight``, ``ema_decay``, ``seed``, ...);
             ``latent_dim``, ``pack`` and ``augment`` do not apply.
     """
 
     def __init__(self, generator, discriminator, *, reconstruction_weight=100.0, reconstruction="l1",
-                 adversarial_weight=1.0, paired_discriminator=True, **kwargs):
+                 adversarial_weight=1.0, paired_discriminator=True, perceptual=None, perceptual_weight=0.0,
+                 **kwargs):
         for key, default in (("pack", 1), ("augment", None)):
             if kwargs.get(key, default) not in (default, [], ()):
                 raise ValueError(f"`{key}` does not apply to image-to-image GANs; leave it at {default!r}.")
@@ -68,12 +76,18 @@ class ImageToImageGAN(GAN):
         if kwargs.pop("latent_dim", None) is not None:
             raise ValueError("image-to-image generators take no latents; leave `latent_dim` unset.")
         for key, value in (("reconstruction_weight", reconstruction_weight),
-                           ("adversarial_weight", adversarial_weight)):
+                           ("adversarial_weight", adversarial_weight), ("perceptual_weight", perceptual_weight)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
                 raise ValueError(f"`{key}` must be a number >= 0, got {value!r}.")
         if reconstruction not in RECONSTRUCTIONS:
             raise ValueError(f"`reconstruction` must be one of {RECONSTRUCTIONS}, got {reconstruction!r}.")
+        if (perceptual is None) != (perceptual_weight == 0):
+            raise ValueError("`perceptual` (a feature network) and `perceptual_weight` > 0 go together; "
+                             f"got {perceptual!r} and {perceptual_weight!r}.")
+        features = None if perceptual is None else perceptual_lib.feature_loss(
+            perceptual, tuple(generator.outputs[0].shape[1:]))
         super().__init__(generator, discriminator, latent_dim=None, **kwargs)
+        self.perceptual, self.perceptual_weight, self._feature_loss = perceptual, float(perceptual_weight), features
         self.reconstruction_weight = float(reconstruction_weight)
         self.reconstruction = reconstruction
         self.adversarial_weight = float(adversarial_weight)
@@ -121,7 +135,10 @@ class ImageToImageGAN(GAN):
             self._logits(inputs, fake, training=training))
         error = ops.subtract(fake, ops.cast(targets, fake.dtype))
         error = ops.abs(error) if self.reconstruction == "l1" else ops.square(error)
-        return loss + self.reconstruction_weight * ops.mean(error), {}
+        loss = loss + self.reconstruction_weight * ops.mean(error)
+        if self._feature_loss is not None:
+            loss = loss + self.perceptual_weight * self._feature_loss(fake, targets)
+        return loss, {}
 
     # -------------------------------------------------------------- inference
     def translate(self, images, *, batch_size=64):
@@ -157,5 +174,6 @@ class ImageToImageGAN(GAN):
             config.pop(key)
         config.update(reconstruction_weight=self.reconstruction_weight, reconstruction=self.reconstruction,
                       adversarial_weight=self.adversarial_weight,
-                      paired_discriminator=self.paired_discriminator)
+                      paired_discriminator=self.paired_discriminator, perceptual=self.perceptual,
+                      perceptual_weight=self.perceptual_weight)
         return config

@@ -89,7 +89,8 @@ def build_from_config(config, sample_shape=None):
 def conditional_kwargs(config, info):
     """The `build_gan` arguments of a conditional or image-to-image config ({} for the others)."""
     if config.model.family in models.IMAGE_TO_IMAGE:  # weights left out take the family's defaults
-        weights = {key: getattr(config.model, key) for key in ("reconstruction_weight", "adversarial_weight")}
+        weights = {key: getattr(config.model, key)
+                   for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight")}
         return {"input_shape": info.input_shape, **{k: v for k, v in weights.items() if v is not None}}
     if config.model.conditional is None:
         return {}
