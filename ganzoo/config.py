@@ -89,16 +89,18 @@ class ModelConfig:
 class DataConfig:
     """The training data."""
 
-    dataset: str = _field(help="a name from ganzoo.data.available(), tfds:<name> or folder:PATH")
+    dataset: str = _field(help="a name from ganzoo.data.available(), tfds:<name>, folder:PATH or pairs:PATH")
     batch_size: int = _field(64, minimum=1, maximum=65536)
     limit: Optional[int] = _field(None, minimum=1, maximum=10**9, help="use only the first N examples")
-    image_size: Optional[list] = _field(None, help="folder: datasets: [height, width] (default [32, 32])")
-    channels: Optional[int] = _field(None, minimum=1, help="folder: datasets: 1 (grayscale) or 3 (RGB, default)")
-    resize: Optional[str] = _field(None, help="folder: datasets: crop (default: centre-crop, then resize) or stretch")
+    image_size: Optional[list] = _field(None, help="folder:/pairs: datasets: [height, width] (default [32, 32])")
+    channels: Optional[int] = _field(None, minimum=1, help="folder:/pairs: datasets: 1 (grayscale) or 3 (RGB, default)")
+    resize: Optional[str] = _field(None, help="folder:/pairs: datasets: crop (default: centre-crop, then resize) or stretch")
+    direction: Optional[str] = _field(None, help="pairs: datasets: a_to_b (default: A is the input) or b_to_a")
 
     def options(self):
-        """The dataset options given (``image_size``, ``channels``, ``resize``), for `ganzoo.data`."""
-        given = {"image_size": self.image_size, "channels": self.channels, "resize": self.resize}
+        """The dataset options given (``image_size``, ``channels``, ``resize``, ``direction``), for `ganzoo.data`."""
+        given = {"image_size": self.image_size, "channels": self.channels, "resize": self.resize,
+                 "direction": self.direction}
         return {key: value for key, value in given.items() if value is not None}
 
 

@@ -1,5 +1,7 @@
 """pix2pix through the conformance suite (image-in generators), its builders, the pair convention, edges."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -141,7 +143,7 @@ def test_ganzoo_train_runs_the_pix2pix_zoo_config_on_pairs(tmp_path, monkeypatch
     raw["model"]["generator"] = {"base_filters": 2}  # the zoo config's networks, smaller
     raw["model"]["discriminator"]["base_filters"] = 2
     raw["data"]["batch_size"] = 4
-    raw["train"]["epochs"] = 2
+    raw["train"]["epochs"], raw["train"]["decay_epochs"] = 2, 1
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))
     out = tmp_path / "run"
@@ -153,3 +155,50 @@ def test_ganzoo_train_runs_the_pix2pix_zoo_config_on_pairs(tmp_path, monkeypatch
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
     x, _ = data.load_arrays("fashion_mnist_edges", "test")
     assert np.isfinite(gan.translate(x)).all()
+
+
+def _png(path, pixels):
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(np.asarray(pixels, np.uint8)).save(path)
+
+
+@ONE_BACKEND
+def test_pairs_from_folders_side_by_side_and_in_two_folders(tmp_path, capsys):
+    """pairs:PATH: A|B images (direction picks the input half) with train/ and test/, or A/ and B/
+    folders with matching names (no test split: the run shows training pairs); ganzoo train on it."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    from ganzoo import cli  # pylint: disable=import-outside-toplevel
+
+    rng = np.random.default_rng(0)
+    left, right = rng.integers(0, 256, (5, 8, 8)), rng.integers(0, 256, (5, 8, 8))
+    for i in range(5):
+        _png(tmp_path / "sbs" / ("train" if i < 3 else "test") / f"{i}.png", np.concatenate([left[i], right[i]], 1))
+        _png(tmp_path / "two" / "A" / f"p{i}.png", left[i])
+        _png(tmp_path / "two" / "B" / f"p{i}.png", right[i])
+    options = {"image_size": [8, 8], "channels": 1}
+    x, y = data.load_arrays(f"pairs:{tmp_path}/sbs", "test", **options)
+    np.testing.assert_allclose(x[..., 0], left[3:] / 127.5 - 1, atol=1e-6)  # a_to_b: the left half is the input
+    np.testing.assert_allclose(y[..., 0], right[3:] / 127.5 - 1, atol=1e-6)
+    x, y = data.load_arrays(f"pairs:{tmp_path}/sbs", "train", direction="b_to_a", **options)
+    np.testing.assert_allclose(x[..., 0], right[:3] / 127.5 - 1, atol=1e-6)
+    info = data.info(f"pairs:{tmp_path}/two", **options)
+    assert (info.kind, info.num_examples, info.input_shape) == ("pairs", {"train": 5}, (8, 8, 1))
+    x, y = data.load_arrays(f"pairs:{tmp_path}/two", "train", **options)
+    np.testing.assert_allclose(y[..., 0], right / 127.5 - 1, atol=1e-6)
+
+    raw = {"name": "tiny", "model": {"family": "pix2pix", "generator": {"base_filters": 2, "depth": 2},
+                                     "discriminator": {"base_filters": 2, "num_downsamples": 1}},
+           "data": {"dataset": f"pairs:{tmp_path}/two", "batch_size": 2, "direction": "b_to_a", **options},
+           "train": {"epochs": 1}, "output": {"samples": 2}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(raw))
+    assert cli.main(["train", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0, \
+        capsys.readouterr().err
+    assert (tmp_path / "run" / "samples" / "final.png").is_file()
+    os.remove(tmp_path / "two" / "B" / "p2.png")
+    with pytest.raises(data.DatasetError, match="p2.png.*no partner"):
+        data.load_arrays(f"pairs:{tmp_path}/two", "train", **options)
+    with pytest.raises(data.DatasetError, match="direction applies"):
+        data.info("fashion_mnist_edges", direction="b_to_a")

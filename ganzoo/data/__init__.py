@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ganzoo.data import folder, idx, mixtures, pairs, tfds_source
+from ganzoo.data import folder, idx, mixtures, paired_folder, pairs, tfds_source
+from ganzoo.data.described import DatasetInfo
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -64,38 +65,6 @@ DIGITS_SPLIT_SEED = 0
 _DIGITS_COUNT = 1797
 _DIGITS_MAX = 16.0
 _TFDS_SHUFFLE_BYTES = 1 << 30
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-    """Static description of a dataset.
-
-    Attributes:
-        name: The name passed to `load`.
-        shape: Shape of one example: HWC for images, ``(2,)`` for points.
-        num_classes: Number of label classes, or None for label-free datasets.
-        num_examples: Examples per split, or None when unknown (e.g. a TFDS
-            dataset that is not prepared).
-        kind: ``"image"`` (values in [-1, 1]), ``"points"`` (raw coordinates)
-            or ``"pairs"`` (``(inputs, targets)`` images, see `ganzoo.data.pairs`;
-            ``shape`` is the targets').
-        class_names: Names of the classes in label order, when known (the
-            sub-folders of a ``folder:`` dataset), else None.
-        input_shape: The inputs' shape of a ``"pairs"`` dataset, else None.
-    """
-
-    name: str
-    shape: tuple[int, ...]
-    num_classes: int | None
-    num_examples: dict[str, int] | None
-    kind: str
-    class_names: tuple[str, ...] | None = None
-    input_shape: tuple[int, ...] | None = None
-
-    @property
-    def has_labels(self) -> bool:
-        """Whether ``with_labels=True`` is allowed for this dataset."""
-        return self.num_classes is not None
 
 
 # Each loader maps (split, seed) to float32 x and int32 labels for the split.
@@ -173,8 +142,8 @@ def _unknown(name: object) -> DatasetError:
     hint = f"did you mean {close[0]!r}? " if close else ""
     return DatasetError(
         f"unknown dataset {name!r}; {hint}expected one of {', '.join(available())} "
-        f", '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder or '{FOLDER_PREFIX}PATH' for a folder "
-        "of images"
+        f", '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder, '{FOLDER_PREFIX}PATH' for a folder "
+        f"of images or '{paired_folder.PREFIX}PATH' for a folder of image pairs"
     )
 
 
@@ -194,12 +163,19 @@ def _tfds_meta(name: str) -> tuple[DatasetInfo, tfds_source.TfdsMeta]:
 
 
 def _options(name: str, options: dict) -> folder.Options | None:
-    """The checked folder options of a ``folder:`` dataset (None for the others, which take none)."""
-    unknown = sorted(set(options) - {"image_size", "channels", "resize"})
+    """The checked options of a ``folder:`` or ``pairs:`` dataset (None for the others, which take none)."""
+    unknown = sorted(set(options) - {"image_size", "channels", "resize", "direction"})
     if unknown:
-        raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels or resize")
-    if folder.is_folder(name):
-        return folder.options(**options)
+        raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels, resize "
+                           "or direction")
+    direction = options.get("direction")
+    if direction is not None and not paired_folder.is_paired_folder(name):
+        raise DatasetError(f"direction applies to '{paired_folder.PREFIX}PATH' datasets only, not to {name!r}; "
+                           "remove it")
+    if direction is not None and direction not in paired_folder.DIRECTIONS:
+        raise DatasetError(f"direction={direction!r} is invalid; expected one of {', '.join(paired_folder.DIRECTIONS)}")
+    if folder.is_folder(name) or paired_folder.is_paired_folder(name):
+        return folder.options(**{k: v for k, v in options.items() if k != "direction"})
     given = sorted(k for k, v in options.items() if v is not None)
     if given:
         raise DatasetError(
@@ -224,6 +200,9 @@ def info(name: str, **options) -> DatasetInfo:
             has no images.
     """
     opts = _options(name, options)
+    if paired_folder.is_paired_folder(name):
+        inputs, targets = paired_folder.shapes(opts)
+        return DatasetInfo(name, targets, None, paired_folder.split_sizes(name), "pairs", input_shape=inputs)
     if opts is not None:
         count, classes = folder.describe(name)
         return DatasetInfo(name, (*opts.image_size, opts.channels), len(classes) if classes else None,
@@ -289,6 +268,9 @@ def load_arrays(
             invalid ``limit``/``seed``, or labels asked of a label-free set.
     """
     _check_request(name, with_labels, limit, seed, options)
+    if paired_folder.is_paired_folder(name):
+        inputs, targets = paired_folder.load(name, split, limit=limit, **options)
+        return _uint8_to_unit(inputs), _uint8_to_unit(targets)
     if folder.is_folder(name):
         images, labels = folder_uint8_arrays(name, split, with_labels, limit, **options)
         return _uint8_to_unit(images), labels

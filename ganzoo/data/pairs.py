@@ -105,15 +105,23 @@ DOMAIN = {"fashion_mnist_edges": "fashion_mnist", "fashion_mnist_x4": "fashion_m
 
 
 def is_paired(name) -> bool:
-    """Whether `name` is a paired dataset (its batches are ``(inputs, targets)``)."""
-    return isinstance(name, str) and name in PAIRED
+    """Whether `name` is a paired dataset (its batches are ``(inputs, targets)``), ``pairs:PATH`` included."""
+    from ganzoo.data import paired_folder  # pylint: disable=import-outside-toplevel
+
+    return isinstance(name, str) and (name in PAIRED or paired_folder.is_paired_folder(name))
 
 
-def load_pair_arrays(name: str, split: str = "train", limit: int | None = None):
+def load_pair_arrays(name: str, split: str = "train", limit: int | None = None, **options):
     """``(inputs, targets, labels)`` of a paired dataset's split, in split order.
 
-    ``labels`` are the int32 classes of the images the pairs came from.
+    ``labels`` are the int32 classes of the images the pairs came from (None
+    for a ``pairs:PATH`` folder, whose `options` are those of `ganzoo.data.load_arrays`).
     """
+    if name not in PAIRED:
+        from ganzoo import data  # pylint: disable=import-outside-toplevel
+
+        inputs, targets = data.load_arrays(name, split, limit=limit, **options)
+        return inputs, targets, None
     inputs, targets, labels = PAIRED[name][3](split)
     end = None if limit is None else int(limit)
     return inputs[:end], targets[:end], labels[:end]

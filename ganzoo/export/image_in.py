@@ -59,7 +59,8 @@ def real_inputs(inputs, model_or_path, *, num_parity, num_calibration):
                 "fashion_mnist_x4), or --inputs DATASET on the command line.")
     if isinstance(inputs, str):
         try:
-            parity = data.load_arrays(inputs, "test", limit=num_parity)[0]
+            held_out = "test" if "test" in (data.info(inputs).num_examples or {}) else "train"
+            parity = data.load_arrays(inputs, held_out, limit=num_parity)[0]
             calibration = data.load_arrays(inputs, "train", limit=num_calibration)[0]
         except data.DatasetError as e:
             raise ExportError(f"Cannot load the export's real inputs: {e}") from None

@@ -89,33 +89,38 @@ def score_pairs(outputs, targets, *, labels=None, judges=(), baseline=None) -> d
     return found
 
 
-def evaluate_pairs(generator, dataset: str, *, n: int = 10_000, batch_size: int = 500) -> dict:
+def evaluate_pairs(generator, dataset: str, *, n: int = 10_000, batch_size: int = 500, **options) -> dict:
     """Scores an image-in generator on the first `n` test pairs of the paired `dataset`.
 
     The outputs are scored by `score_pairs` against the targets, by the
     target domain's shipped judges (`ganzoo.data.pairs.DOMAIN`); a
     super-resolution dataset adds the bicubic baseline, and the targets'
     own label accuracy (``label_accuracy_<judge>_targets``) is the ceiling
-    the outputs' can reach.
+    the outputs' can reach. A ``pairs:PATH`` folder (its `options` as in
+    `ganzoo.data.info`) has no judges: PSNR and SSIM, on its test split if it
+    has one, else on its training pairs.
 
     Returns:
         ``{"dataset", "split", "n", "judges": {judge: test accuracy}, "scores": {...}}``.
     """
+    from ganzoo import data  # pylint: disable=import-outside-toplevel
     from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
     from ganzoo.metrics import extractors  # pylint: disable=import-outside-toplevel
     from ganzoo.models import sampling  # pylint: disable=import-outside-toplevel
 
-    if dataset not in pairs.DOMAIN:
-        raise ValueError(f"{dataset!r} is not a paired dataset with shipped judges; "
-                         f"give one of {', '.join(sorted(pairs.DOMAIN))}.")
-    inputs, targets, labels = pairs.load_pair_arrays(dataset, "test", limit=n)
+    if not pairs.is_paired(dataset):
+        raise ValueError(f"{dataset!r} is not a paired dataset; give one of {', '.join(sorted(pairs.PAIRED))} "
+                         "or pairs:PATH.")
+    held_out = "test" if "test" in (data.info(dataset, **options).num_examples or {}) else "train"
+    inputs, targets, labels = pairs.load_pair_arrays(dataset, held_out, limit=n, **options)
     outputs = sampling.run(generator, inputs, batch_size=batch_size)
-    judges = extractors.get_judges(pairs.DOMAIN[dataset])
+    # A folder of the user's pairs has no shipped judges: PSNR and SSIM only.
+    judges = extractors.get_judges(pairs.DOMAIN[dataset]) if dataset in pairs.DOMAIN else ()
     baseline = bicubic(inputs, targets.shape[1:3]) if inputs.shape[1:3] != targets.shape[1:3] else None
     scores = score_pairs(outputs, targets, labels=labels, judges=judges, baseline=baseline)
     ceiling = score_pairs(targets, targets, labels=labels, judges=judges)
     scores.update({f"{key}_targets": value for key, value in ceiling.items() if key.startswith("label_accuracy")})
-    return {"dataset": dataset, "split": "test", "n": int(len(inputs)),
+    return {"dataset": dataset, "split": held_out, "n": int(len(inputs)),
             "judges": {judge.judge: judge.metadata.get("test_accuracy") for judge in judges},
             "scores": scores}
 

@@ -222,7 +222,9 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     )
     centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
     # Image-to-image runs show the same held-out inputs, their outputs and targets each time.
-    shown = data.load_arrays(config.data.dataset, "test", limit=config.output.samples) if info.kind == "pairs" else None
+    held_out = "test" if "test" in (info.num_examples or {}) else "train"  # a pairs: folder may have no test/
+    shown = (data.load_arrays(config.data.dataset, held_out, limit=config.output.samples, **config.data.options())
+             if info.kind == "pairs" else None)
     fit_callbacks = [
         checkpoint.MergePartialEpoch(saver),
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
