@@ -6,7 +6,8 @@ Usage::
 
 Prints each entry's stricter verdicts now beside the ones its ``metrics.json``
 records (FID as a multiple of the floor, the others as a share of it) and
-their differences. Nothing is written unless ``--write`` is given; then each
+their differences; for an image-in entry (pix2pix, SRResNet/SRGAN) its paired
+scores on the first 10 000 test pairs (PSNR, SSIM, FID, label accuracy). Nothing is written unless ``--write`` is given; then each
 entry's ``metrics.json``, metadata (metrics, TFLite FIDs, fingerprint) and
 ``MODEL_CARD.md`` are replaced (`ganzoo.export.entry.rescore_entry`). Run on
 one backend at a time (``KERAS_BACKEND``); the fingerprint tests check the
@@ -51,6 +52,14 @@ def main(argv=None):
         start = time.perf_counter()
         report = entry.rescore_entry(folder, n_eval=args.n, write=args.write, verbose=0)
         print(f"\n{name}: {time.perf_counter() - start:.0f} s")
+        if "scores" in report:  # an image-in entry: its paired scores
+            print(f"  {'score':<34} {'now':>10} {'card':>10} {'change':>10}")
+            for key, now in report["scores"].items():
+                then = card["scores"].get(key)
+                if isinstance(now, float) and isinstance(then, float):
+                    worst = max(worst, abs(now - then) / max(abs(then), 1e-12))
+                    print(f"  {key:<34} {now:>10.4g} {then:>10.4g} {now - then:>+10.3g}")
+            continue
         print(f"  {'verdict':<22} {'now':>22} {'card':>22} {'change':>8}")
         for metric, now in report["verdict"].items():
             then = card.get("verdict", {}).get(metric)

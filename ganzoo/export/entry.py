@@ -271,6 +271,18 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     gan = presets.from_preset(folder)
     metadata = presets.read_metadata(folder)
     dataset = metadata["dataset"]
+    if image_in.is_image_in(gan.sampling_generator):  # paired scores, TFLite files scored alike
+        from ganzoo.metrics import paired  # pylint: disable=import-outside-toplevel
+
+        report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
+        if write:
+            image_entry.tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
+            metadata.update(metrics=report, fingerprint=fingerprint(gan, dataset))
+            for name, text in (("metrics.json", json.dumps(report, indent=2)),
+                               (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
+                               ("MODEL_CARD.md", image_entry.model_card(metadata, folder))):
+                write_text_atomically(os.path.join(folder, name), text)
+        return report
     report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
     if not write:
         return report
