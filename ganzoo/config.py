@@ -96,11 +96,14 @@ class DataConfig:
     channels: Optional[int] = _field(None, minimum=1, help="folder:/pairs: datasets: 1 (grayscale) or 3 (RGB, default)")
     resize: Optional[str] = _field(None, help="folder:/pairs: datasets: crop (default: centre-crop, then resize) or stretch")
     direction: Optional[str] = _field(None, help="pairs: datasets: a_to_b (default: A is the input) or b_to_a")
+    scale: Optional[int] = _field(None, minimum=2, maximum=16,
+                                  help="folder: datasets: super-resolution pairs, random image_size crops and "
+                                       "their downsampling by this factor")
 
     def options(self):
         """The dataset options given (``image_size``, ``channels``, ``resize``, ``direction``), for `ganzoo.data`."""
         given = {"image_size": self.image_size, "channels": self.channels, "resize": self.resize,
-                 "direction": self.direction}
+                 "direction": self.direction, "scale": self.scale}
         return {key: value for key, value in given.items() if value is not None}
 
 

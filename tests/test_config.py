@@ -124,6 +124,9 @@ def _with(path, value):
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": "digits_x2"}}
         if path[-1] == "perceptual_weight":  # it needs its feature network
             raw["model"]["perceptual"] = "fashion_mnist"
+    elif tuple(path) == ("data", "scale"):  # super-resolution pairs of a folder, for an image-to-image family
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_inputs", "images")
+        raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": f"folder:{folder}", "image_size": [16, 16]}}
     elif tuple(path) == ("train", "decay_epochs"):  # at most train.epochs
         raw["train"] = {"epochs": 1_000_000}
     parent = raw

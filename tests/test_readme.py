@@ -158,12 +158,40 @@ def _matches(shown, value):
     return math.isclose(float(shown), value, abs_tol=0.5 * 10 ** -decimals + 1e-12)
 
 
+def _entries():
+    return sorted(name for name in os.listdir(EXPORTED) if os.path.isfile(os.path.join(EXPORTED, name, "MODEL_CARD.md")))
+
+
+def _metrics(name):
+    with open(os.path.join(EXPORTED, name, "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_readme_image_to_image_table_lists_every_such_entry_with_its_scores():
+    """Image-in entries: PSNR (bicubic's, for super-resolution) and the stricter judge's label accuracy
+    (the one lower relative to the targets' own), with the targets' in brackets."""
+    rows = _table_rows(readme_text())
+    for name in (n for n in _entries() if "scores" in _metrics(n)):
+        scores = _metrics(name)["scores"]
+        matching = [row for row in rows if f"(exported/{name}/MODEL_CARD.md)" in row[0]]
+        assert len(matching) == 1, f"the README's image-to-image table needs one line for {name}"
+        psnr, accuracy = matching[0][2], matching[0][3]
+        shown = re.fullmatch(r"([\d.]+)(?: \(bicubic ([\d.]+)\))?", psnr)
+        assert shown and _matches(shown.group(1), scores["psnr"]), (name, psnr)
+        if "psnr_baseline" in scores:
+            assert shown.group(2) and _matches(shown.group(2), scores["psnr_baseline"]), (name, psnr)
+        judge = min(("cnn", "resnet"), key=lambda j: scores[f"label_accuracy_{j}"] / scores[f"label_accuracy_{j}_targets"])
+        shown = re.fullmatch(r"([\d.]+) \(([\d.]+)\), (\w+)", accuracy)
+        assert shown and shown.group(3) == judge, (name, accuracy, judge)
+        assert _matches(shown.group(1), scores[f"label_accuracy_{judge}"]), (name, accuracy)
+        assert _matches(shown.group(2), scores[f"label_accuracy_{judge}_targets"]), (name, accuracy)
+
+
 def test_readme_zoo_table_lists_every_entry_with_its_metrics():
     rows = _table_rows(readme_text())
     header = next(row for row in rows if row and row[0] == "entry")
     columns = {name.split()[0].lower(): i for i, name in enumerate(header)}
-    entries = sorted(name for name in os.listdir(EXPORTED)
-                     if os.path.isfile(os.path.join(EXPORTED, name, "MODEL_CARD.md")))
+    entries = [name for name in _entries() if "verdict" in _metrics(name)]
     assert entries, "no shipped entries in exported/"
     for name in entries:
         link = f"(exported/{name}/MODEL_CARD.md)"

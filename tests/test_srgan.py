@@ -140,3 +140,39 @@ def test_perceptual_content_loss_uses_the_shipped_feature_network(tmp_path):
         srgan.build_srgan((28, 28, 1), input_shape=(7, 7, 1), perceptual="fashion_mnist")
     with pytest.raises(ValueError, match="never downloads"):
         perceptual.feature_loss("vgg19:/no/such/vgg19.h5", (64, 64, 3))
+
+
+@ONE_BACKEND
+def test_super_resolution_pairs_from_a_folder_are_seeded_random_crops(tmp_path, capsys):
+    import os
+
+    import yaml
+    from PIL import Image
+
+    from ganzoo import cli
+
+    rng = np.random.default_rng(0)
+    originals = [rng.integers(0, 256, (20, 24), dtype=np.uint8) for _ in range(3)]
+    os.makedirs(tmp_path / "photos")
+    for i, pixels in enumerate(originals):
+        Image.fromarray(pixels).save(tmp_path / "photos" / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (6, 6), dtype=np.uint8)).save(tmp_path / "photos" / "small.png")
+    name, options = f"folder:{tmp_path}/photos", {"image_size": [8, 8], "channels": 1, "scale": 2}
+    info = data.info(name, **options)
+    assert (info.kind, info.shape, info.input_shape) == ("pairs", (8, 8, 1), (4, 4, 1))
+    inputs, targets = data.load_arrays(name, "train", **options)
+    assert inputs.shape == (4, 4, 4, 1) and targets.shape == (4, 8, 8, 1)
+    np.testing.assert_allclose(inputs, pairs.downsample(targets, 2), atol=1e-6)
+    for original, target in zip(originals, np.round((targets[:3, ..., 0] + 1) * 127.5)):
+        windows = np.lib.stride_tricks.sliding_window_view(original, (8, 8))
+        assert (np.abs(windows - target).max(axis=(2, 3)) == 0).any()  # a window of the image
+    again, _ = data.load_arrays(name, "train", seed=1, **options)
+    assert not np.array_equal(again, inputs)  # another seed, other crops
+    with pytest.raises(data.DatasetError, match="does not divide"):
+        data.info(name, image_size=[8, 8], scale=3)
+    raw = {"name": "tiny", "model": {"family": "srgan", "generator": {"filters": 2, "residual_blocks": 1},
+                                     "discriminator": {"base_filters": 2, "num_blocks": 1, "dense_units": 2}},
+           "data": {"dataset": name, "batch_size": 2, **options}, "train": {"epochs": 1}, "output": {"samples": 2}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(raw))
+    assert cli.main(["train", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0, \
+        capsys.readouterr().err

@@ -164,10 +164,12 @@ def _tfds_meta(name: str) -> tuple[DatasetInfo, tfds_source.TfdsMeta]:
 
 def _options(name: str, options: dict) -> folder.Options | None:
     """The checked options of a ``folder:`` or ``pairs:`` dataset (None for the others, which take none)."""
-    unknown = sorted(set(options) - {"image_size", "channels", "resize", "direction"})
+    unknown = sorted(set(options) - {"image_size", "channels", "resize", "direction", "scale"})
     if unknown:
-        raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels, resize "
-                           "or direction")
+        raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels, resize, "
+                           "direction or scale")
+    if options.get("scale") is not None and not folder.is_folder(name):
+        raise DatasetError(f"scale applies to '{FOLDER_PREFIX}PATH' datasets only, not to {name!r}; remove it")
     direction = options.get("direction")
     if direction is not None and not paired_folder.is_paired_folder(name):
         raise DatasetError(f"direction applies to '{paired_folder.PREFIX}PATH' datasets only, not to {name!r}; "
@@ -175,7 +177,7 @@ def _options(name: str, options: dict) -> folder.Options | None:
     if direction is not None and direction not in paired_folder.DIRECTIONS:
         raise DatasetError(f"direction={direction!r} is invalid; expected one of {', '.join(paired_folder.DIRECTIONS)}")
     if folder.is_folder(name) or paired_folder.is_paired_folder(name):
-        return folder.options(**{k: v for k, v in options.items() if k != "direction"})
+        return folder.options(**{k: v for k, v in options.items() if k not in ("direction", "scale")})
     given = sorted(k for k, v in options.items() if v is not None)
     if given:
         raise DatasetError(
@@ -203,6 +205,11 @@ def info(name: str, **options) -> DatasetInfo:
     if paired_folder.is_paired_folder(name):
         inputs, targets = paired_folder.shapes(opts)
         return DatasetInfo(name, targets, None, paired_folder.split_sizes(name), "pairs", input_shape=inputs)
+    if opts is not None and options.get("scale") is not None:  # super-resolution pairs from a folder
+        scale = paired_folder.check_scale(options["scale"], opts.image_size)
+        target = (*opts.image_size, opts.channels)
+        return DatasetInfo(name, target, None, {"train": folder.describe(name)[0]}, "pairs",
+                           input_shape=(target[0] // scale, target[1] // scale, target[2]))
     if opts is not None:
         count, classes = folder.describe(name)
         return DatasetInfo(name, (*opts.image_size, opts.channels), len(classes) if classes else None,
@@ -271,6 +278,11 @@ def load_arrays(
     if paired_folder.is_paired_folder(name):
         inputs, targets = paired_folder.load(name, split, limit=limit, **options)
         return _uint8_to_unit(inputs), _uint8_to_unit(targets)
+    if folder.is_folder(name) and options.get("scale") is not None:
+        if split != "train":
+            raise DatasetError(f"dataset {name!r} has one split, 'train', not {split!r}; pass split='train'")
+        targets = _uint8_to_unit(paired_folder.super_resolution_targets(name, limit=limit, seed=seed, **options))
+        return pairs.downsample(targets, options["scale"]), targets
     if folder.is_folder(name):
         images, labels = folder_uint8_arrays(name, split, with_labels, limit, **options)
         return _uint8_to_unit(images), labels

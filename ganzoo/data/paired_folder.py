@@ -19,6 +19,13 @@ there is no ``test`` split. Images are decoded with PIL, converted to
 the folder datasets' 32 x 32): ``stretch`` resizes each half, ``crop``
 centre-crops it to the target aspect first; both halves of a pair get the
 same treatment, so they stay aligned. The pairs are held in memory.
+
+Super-resolution pairs come from any ``folder:PATH`` of images with the
+``scale`` option (`super_resolution_targets`): each image gives one
+high-resolution target, an ``image_size`` crop at a seeded random position
+(an image smaller than that is centre-cropped and enlarged to it first), and
+its input is the target's area downsampling by ``scale``
+(`ganzoo.data.pairs.downsample`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ganzoo.data import folder
 from ganzoo.data.errors import DatasetError
 
-__all__ = ["DIRECTIONS", "PREFIX", "is_paired_folder", "load", "shapes", "split_sizes"]
+__all__ = ["DIRECTIONS", "PREFIX", "is_paired_folder", "load", "shapes", "split_sizes", "super_resolution_targets"]
 
 PREFIX = "pairs:"
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -140,3 +147,31 @@ def load(name: str, split: str = "train", *, limit=None, direction: str = "a_to_
                        for image in (a, b)])
     a, b = (np.stack(side) for side in zip(*halves))
     return (a, b) if direction == "a_to_b" else (b, a)
+
+
+def super_resolution_targets(name: str, *, scale: int, limit=None, seed: int = 0, **options) -> np.ndarray:
+    """uint8 targets (N, H, W, C) of ``folder:PATH`` with ``scale``: one seeded random crop per image."""
+    opts = folder.options(**options)
+    height, width = opts.image_size
+    _, files = folder.check(name, with_labels=False)
+    rng = np.random.default_rng(seed)
+    crops = []
+    for path in files[:limit]:
+        image = _open(path, opts.channels)
+        if image.width < width or image.height < height:
+            image = ImageOps.fit(image, (width, height), method=Image.BICUBIC)
+        else:
+            top, left = int(rng.integers(0, image.height - height + 1)), int(rng.integers(0, image.width - width + 1))
+            image = image.crop((left, top, left + width, top + height))
+        crops.append(np.asarray(image, dtype=np.uint8).reshape(height, width, -1))
+    return np.stack(crops)
+
+
+def check_scale(scale, image_size) -> int:
+    """The checked super-resolution factor: an integer 2..16 that divides both sides of `image_size`."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or not 2 <= scale <= 16:
+        raise DatasetError(f"scale={scale!r} is invalid; expected a whole number from 2 to 16")
+    if any(side % scale for side in image_size):
+        raise DatasetError(f"scale={scale} does not divide image_size {list(image_size)}; choose an image_size "
+                           f"that is a multiple of {scale}")
+    return int(scale)

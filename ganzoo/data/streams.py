@@ -29,7 +29,7 @@ def _source(name: str, with_labels: bool, limit: int | None, seed: int, options:
     the file paths of a folder that is streamed; ``to_unit`` maps a gathered
     batch to float32.
     """
-    if not folder.is_folder(name):
+    if not folder.is_folder(name) or options.get("scale") is not None:  # arrays (super-resolution crops too)
         x, y = data.load_arrays(name, "train", with_labels, limit, seed=seed, **options)
         return x, y, lambda batch: batch
     data.info(name, **options)  # checks the options and the folder
