@@ -104,7 +104,10 @@ def model_card(metadata: dict, folder: str) -> str:
         lines.append(_row("bicubic enlargement", {k[:-len("_baseline")]: v for k, v in scores.items()
                                                   if k.endswith("_baseline")}, judges))
     accuracy = " / ".join(f"{scores[f'label_accuracy_{j}_targets']:.3g}" for j in judges)
-    lines += ["", f"The targets themselves: label accuracy {accuracy} (the ceiling).", ""]
+    floor = " / ".join(f"{scores[f'fid_{j}_targets']:.3g}" for j in judges if f"fid_{j}_targets" in scores)
+    lines += ["", f"The targets themselves: label accuracy {accuracy} (the ceiling)"
+              + (f"; FID of {report['n']} training images against the test targets {floor} (the real floor)."
+                 if floor else "."), ""]
     check = export["quality_check"]
     lines += [
         "## Files", "",

@@ -96,7 +96,8 @@ def evaluate_pairs(generator, dataset: str, *, n: int = 10_000, batch_size: int 
     target domain's shipped judges (`ganzoo.data.pairs.DOMAIN`); a
     super-resolution dataset adds the bicubic baseline, and the targets'
     own label accuracy (``label_accuracy_<judge>_targets``) is the ceiling
-    the outputs' can reach. A ``pairs:PATH`` folder (its `options` as in
+    the outputs' can reach; ``fid_<judge>_targets`` is FID's real floor, as
+    many training targets against the test targets. A ``pairs:PATH`` folder (its `options` as in
     `ganzoo.data.info`) has no judges: PSNR and SSIM, on its test split if it
     has one, else on its training pairs.
 
@@ -120,6 +121,10 @@ def evaluate_pairs(generator, dataset: str, *, n: int = 10_000, batch_size: int 
     scores = score_pairs(outputs, targets, labels=labels, judges=judges, baseline=baseline)
     ceiling = score_pairs(targets, targets, labels=labels, judges=judges)
     scores.update({f"{key}_targets": value for key, value in ceiling.items() if key.startswith("label_accuracy")})
+    if judges and held_out == "test":  # the real floor of FID: as many training targets against the test ones
+        train_targets = pairs.load_pair_arrays(dataset, "train", limit=len(targets), **options)[1]
+        for judge in judges:
+            scores[f"fid_{judge.judge}_targets"] = frechet_distance(judge(train_targets)[0], judge(targets)[0])
     return {"dataset": dataset, "split": held_out, "n": int(len(inputs)),
             "judges": {judge.judge: judge.metadata.get("test_accuracy") for judge in judges},
             "scores": scores}
