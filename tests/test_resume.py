@@ -196,6 +196,12 @@ def test_checkpoint_every_epochs_keeps_the_last_epoch(tmp_path):
     assert cli.main(["train", config_path, "--out", out, "--quiet"]) == 0
     assert [(e, s) for e, s, _ in checkpoint.list_checkpoints(out)] == [(2, 0), (3, 0)]
     assert json.load(open(os.path.join(out, "history.json"), encoding="utf-8"))["epoch"] == [1, 2, 3]
+    # Killed after its last checkpoint, before its final files: --resume writes them and trains nothing.
+    for name in ("gan.keras", "generator.keras", "run.json"):
+        os.remove(os.path.join(out, name))
+    assert cli.main(["train", config_path, "--out", out, "--quiet", "--resume"]) == 0
+    assert all(os.path.isfile(os.path.join(out, n)) for n in ("gan.keras", "generator.keras", "run.json"))
+    assert json.load(open(os.path.join(out, "history.json"), encoding="utf-8"))["epoch"] == [1, 2, 3]
     # decay_epochs 2 of 3: the last epoch trains at a third of each rate, D still at twice G's.
     gan = keras.saving.load_model(os.path.join(out, "gan.keras"), safe_mode=True)
     rates = [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (gan.d_optimizer, gan.g_optimizer)]

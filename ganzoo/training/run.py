@@ -150,7 +150,8 @@ def check_resumable(config, run_dir):
                 f"differ); resume with the same config (only train.{', train.'.join(RESUME_MAY_CHANGE)} "
                 "may change) or choose a new --out."
             )
-    if found[0]["epoch"] >= config.train.epochs:
+    finished = all(os.path.isfile(os.path.join(run_dir, name)) for name in ("gan.keras", "run.json"))
+    if found[0]["epoch"] >= config.train.epochs and finished:  # else: killed after its last checkpoint
         raise RunDirectoryError(
             f"{run_dir!r} already has {found[0]['epoch']} epochs, as many as the config's "
             f"{config.train.epochs}; pass a larger --epochs to train further."
@@ -202,8 +203,9 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     else:
         state, path = found
         gan = keras.saving.load_model(path, safe_mode=True)
-        gan.d_optimizer.learning_rate = train_config.d_learning_rate
-        gan.g_optimizer.learning_rate = train_config.g_learning_rate
+        if state["epoch"] < train_config.epochs:  # (a finished run keeps its last rates)
+            gan.d_optimizer.learning_rate = train_config.d_learning_rate
+            gan.g_optimizer.learning_rate = train_config.g_learning_rate
         logger.info("Resuming %s from %s (epoch %d, step %d)", out, path, state["epoch"], state["step"])
     checkpoint.clean_partial(out)
     os.makedirs(out, exist_ok=True)
@@ -253,6 +255,8 @@ def train(config, *, force=False, resume=False, verbose="auto"):
         gan.fit(dataset, initial_epoch=first, epochs=last, steps_per_epoch=leg_steps,
                 shuffle=False, callbacks=fit_callbacks, verbose=verbose)
         saver.first_step = 0  # later epochs start at their first step
+    if epoch >= train_config.epochs:  # a run killed after its last checkpoint: only its final files are due
+        gan.recompute_ema_statistics()
     history = saver.history
     if history:
         plots.plot_history(history, os.path.join(out, "loss.png"))
