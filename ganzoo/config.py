@@ -296,7 +296,7 @@ def _check_names(config):
             raise ConfigError(f"Key 'model.{key}' applies to the image-to-image families "
                               f"({', '.join(models.IMAGE_TO_IMAGE)}), not to {model.family!r}; remove it.")
     if (model.perceptual is None) != (not model.perceptual_weight):
-        raise ConfigError("Keys 'model.perceptual' (a feature network) and 'model.perceptual_weight' (> 0) go "
+        raise ConfigError("Key 'model.perceptual' (a feature network) and key 'model.perceptual_weight' (> 0) go "
                           "together; set both or neither.")
     if model.family == "dcgan" and info.kind != "image":
         raise ConfigError(

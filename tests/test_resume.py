@@ -59,6 +59,7 @@ SLOW_CLI = (
 def _write_config(folder, **train):
     raw = json.loads(json.dumps(TINY))
     raw["train"].update(train)
+    raw["train"]["decay_epochs"] = min(raw["train"]["decay_epochs"], raw["train"]["epochs"])  # short runs
     path = os.path.join(folder, "tiny.yaml")
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(raw, f)
