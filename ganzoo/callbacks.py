@@ -215,9 +215,11 @@ class SampleGrid(keras.callbacks.Callback):
         seed: Latent seed passed to ``model.generate``.
         columns: Tiles per row for image grids (None: near-square).
         centers: Optional (k, 2) mode centres for scatter plots.
-        pairs: Image-to-image models: fixed ``(inputs, targets)`` arrays; each
-            picture shows input, output and target of each (`plots.pair_tiles`)
-            through ``model.translate`` instead of ``generate``.
+        pairs: Image-to-image and unpaired models: fixed ``(inputs, targets)``
+            (or ``(a, b)``) arrays; each picture is the model's
+            ``picture_tiles`` of them (input, output and target of each, or
+            each image, its translation and its reconstruction) instead of
+            ``generate``'s samples.
 
     Attributes:
         paths: Every file written so far (kept across ``fit`` calls).
@@ -263,8 +265,7 @@ class SampleGrid(keras.callbacks.Callback):
             TypeError: If the model has no ``generate`` method.
         """
         if self.pairs is not None:
-            inputs, targets = self.pairs
-            return self._save(pair_tiles(inputs, to_numpy(self.model.translate(inputs)), targets), filename, title)
+            return self._save(self.model.picture_tiles(*self.pairs), filename, title)
         generate = getattr(self.model, "generate", None)
         if not callable(generate):
             raise TypeError(

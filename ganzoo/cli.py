@@ -80,11 +80,12 @@ def _parser():
     sample.add_argument("--out", required=True, help="PNG file to write")
 
     translate = commands.add_parser(
-        "translate", help="run an image-in model (pix2pix, srgan) on an image file or a folder of images")
+        "translate", help="run an image-in model (pix2pix, srgan, cyclegan) on an image file or a folder of images")
     translate.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
     translate.add_argument("input", help="an image file or a folder of images (png, jpg, bmp, gif)")
     translate.add_argument("--out", required=True, help="folder to create; outputs keep the input file names")
     translate.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    translate.add_argument("--direction", help="CycleGAN models: a_to_b (default) or b_to_a")
 
     augment = commands.add_parser(
         "augment", help="write a labelled synthetic dataset (one folder per class) from a conditional model"
@@ -125,8 +126,9 @@ def _parser():
                         help="from a run directory: also write the preset, samples.png, "
                              "metrics.json and MODEL_CARD.md (what exported/<name>/ ships)")
     export.add_argument("--inputs", metavar="DATASET",
-                        help="image-in models: paired dataset whose real inputs check parity and calibrate "
-                             "int8 (default: the run's or preset's dataset)")
+                        help="image-in models: paired (or, for CycleGAN, unpaired) dataset whose real inputs "
+                             "check parity and calibrate int8 (default: the run's or preset's dataset)")
+    export.add_argument("--direction", help="CycleGAN models: the generator to export, a_to_b (default) or b_to_a")
     export.add_argument("--force", action="store_true", help="replace a non-empty --out")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -215,7 +217,7 @@ def _run(args):
     if args.command == "translate":
         from ganzoo.translate import translate_files
 
-        written = translate_files(args.model, args.input, args.out, overwrite=args.force)
+        written = translate_files(args.model, args.input, args.out, overwrite=args.force, direction=args.direction)
         print(f"ganzoo: wrote {len(written)} output image(s) to {args.out}")
         return 0
     return _sample(args)
@@ -243,6 +245,10 @@ def _train(args):
     config = config_lib.load(args.config)
     train = config.train
     if args.epochs:
+        if args.epochs < train.decay_epochs:
+            raise UsageError(f"--epochs {args.epochs} is fewer than the config's train.decay_epochs "
+                             f"({train.decay_epochs}); pass --epochs {train.decay_epochs} or more, or lower "
+                             "train.decay_epochs.")
         train = dataclasses.replace(train, epochs=args.epochs)
     if args.steps_per_epoch:
         train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)

@@ -7,7 +7,8 @@ from ganzoo.cli import FORMATS, UsageError
 
 
 def evaluate(args):
-    """Scores a generator by both shipped judges; an image-in one on its paired dataset's test pairs."""
+    """Scores a generator by both shipped judges; an image-in one on its paired dataset's test pairs, a CycleGAN
+    on its unpaired dataset's two image sets."""
     from ganzoo.models import loading
 
     if args.json and os.path.exists(args.json):
@@ -16,9 +17,20 @@ def evaluate(args):
     if dataset is None:
         raise UsageError(f"no config.yaml beside {args.model!r} names its dataset; pass --dataset NAME.")
 
+    from ganzoo import data
     from ganzoo.export import image_in
-    from ganzoo.metrics import evaluate, extractors, paired, report as report_lib
+    from ganzoo.metrics import evaluate, extractors, paired, report as report_lib, unpaired
 
+    if data.info(dataset).kind == "unpaired":  # CycleGAN: both directions, cycles, FID per target domain
+        if args.metrics or args.inception_weights:
+            raise UsageError("a CycleGAN is scored by translation accuracy, cycle error and FID on its two "
+                             "image sets; drop --metrics and --inception-weights.")
+        generators = [loading.load_generator(args.model, direction) for direction in ("a_to_b", "b_to_a")]
+        report = unpaired.evaluate_unpaired(*generators, dataset, n=args.n)
+        print(f"ganzoo: {args.model} on {report['n']['a']} A and {report['n']['b']} B {report['split']} images of "
+              f"{dataset}; judges: " + ", ".join(f"{j} ({a:.1%} test accuracy)" if a else j
+                                                 for j, a in report["judges"].items()))
+        return _write_report(unpaired.text_table(report), report, args.json)
     generator = loading.load_generator(args.model)
     if image_in.is_image_in(generator):
         if args.metrics or args.inception_weights:
@@ -83,7 +95,7 @@ def export(args):
     from ganzoo.export import export_generator
 
     metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
-                                overwrite=args.force, inputs=args.inputs)
+                                overwrite=args.force, inputs=args.inputs, direction=args.direction)
     for name, facts in metadata["formats"].items():
         parity = facts["parity"]
         print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "

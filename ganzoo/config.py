@@ -55,7 +55,8 @@ def _field(default=dataclasses.MISSING, *, minimum=None, maximum=None, help="", 
 class ModelConfig:
     """The GAN: network family, latent size, loss and schedule."""
 
-    family: str = _field(help="network family: dcgan, mlp or pix2pix (image-to-image, on a paired dataset)")
+    family: str = _field(help="network family: dcgan, mlp, pix2pix or srgan (on a paired dataset), cyclegan "
+                              "(on two image sets)")
     latent_dim: LatentSize = _field(100)
     loss: str = _field("non_saturating")
     d_steps_per_g_step: int = _field(1, minimum=1, maximum=1000)
@@ -81,6 +82,12 @@ class ModelConfig:
         None, help="image-to-image: feature network of a perceptual content loss (fashion_mnist or vgg19:PATH)")
     perceptual_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000_000.0, help="image-to-image: weight of the perceptual content loss")
+    cycle_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000_000.0, help="cyclegan: weight of the cycle-consistency terms (default 10)")
+    identity_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000.0, help="cyclegan: identity terms' weight, relative to cycle_weight (0.5)")
+    pool_size: Optional[int] = _field(
+        None, minimum=0, maximum=10_000, help="cyclegan: translations kept in each history pool (50; 0: none)")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -282,7 +289,23 @@ def _check_names(config):
         if info.name not in extractors.available_extractors():
             raise ConfigError(f"Key 'output.metrics' needs a dataset with shipped judges "
                               f"({', '.join(extractors.available_extractors())}), not {info.name!r}.")
-    if (model.family in models.IMAGE_TO_IMAGE) != (info.kind == "pairs"):
+    if (model.family in models.UNPAIRED) != (info.kind == "unpaired"):
+        raise ConfigError(
+            f"Key 'model.family' {model.family!r} and dataset {info.name!r} ({info.kind}) do not go together: "
+            f"the unpaired families ({', '.join(models.UNPAIRED)}) train on two image sets, e.g. "
+            "'fashion_mnist[label=7]|fashion_mnist[label=9]', unpaired:PATH or tfds:cycle_gan/<name>.")
+    if model.family in models.UNPAIRED and (model.pack != 1 or model.num_generators != 1 or model.augment
+                                           or model.conditional is not None or model.ema_decay is not None
+                                           or model.r1_weight or model.gradient_penalty_weight
+                                           or model.d_steps_per_g_step != 1 or model.d_pretrain_steps):
+        raise ConfigError(f"Key 'model.family' {model.family!r} takes none of pack, num_generators, augment, "
+                          "conditional, ema_decay, r1_weight, gradient_penalty_weight, d_steps_per_g_step, "
+                          "d_pretrain_steps; remove them.")
+    for key in ("cycle_weight", "identity_weight", "pool_size"):
+        if getattr(model, key) is not None and model.family not in models.UNPAIRED:
+            raise ConfigError(f"Key 'model.{key}' applies to the unpaired families "
+                              f"({', '.join(models.UNPAIRED)}), not to {model.family!r}; remove it.")
+    if (model.family in models.IMAGE_TO_IMAGE) != (info.kind == "pairs") and info.kind != "unpaired":
         raise ConfigError(
             f"Key 'model.family' {model.family!r} and dataset {info.name!r} ({info.kind}) do not go together: "
             f"the image-to-image families ({', '.join(models.IMAGE_TO_IMAGE)}) train on paired datasets "

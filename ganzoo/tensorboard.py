@@ -102,10 +102,7 @@ class SampleImages(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         if self.pairs is not None:
-            from ganzoo import plots  # pylint: disable=import-outside-toplevel
-
-            inputs, targets = self.pairs
-            samples = plots.pair_tiles(inputs, np.asarray(self.model.translate(inputs)), targets)
+            samples = self.model.picture_tiles(*self.pairs)
         else:
             samples = np.asarray(self.model.generate(self.n, seed=self.seed))
         picture = _picture(samples, self.centers, self.columns)

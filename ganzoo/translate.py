@@ -87,7 +87,7 @@ def read_images(source, *, shape):
     return paths, (np.stack(images) if height is not None else images)
 
 
-def translate_files(model, source, out_dir, *, overwrite=False, batch_size=64):
+def translate_files(model, source, out_dir, *, overwrite=False, batch_size=64, direction=None):
     """Translates the image file or folder `source` with `model`; writes one output per input.
 
     Args:
@@ -96,6 +96,7 @@ def translate_files(model, source, out_dir, *, overwrite=False, batch_size=64):
         source: An image file or a folder of images.
         out_dir: Folder to create for the outputs (same file names).
         overwrite: Replace a non-empty `out_dir`.
+        direction: CycleGAN models: ``"a_to_b"`` (default) or ``"b_to_a"``.
 
     Returns:
         The written output paths.
@@ -112,12 +113,12 @@ def translate_files(model, source, out_dir, *, overwrite=False, batch_size=64):
     if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or (os.listdir(out_dir) and not overwrite)):
         raise ImageInputError(f"--out {out_dir!r} exists and is not an empty folder; pass --force "
                               "to replace it or name a new folder.")
-    generator = loading.load_generator(model)
+    generator = loading.load_generator(model, direction)
     shape = generator.input_shape
     if not isinstance(shape, tuple) or len(shape) != 4:
         raise ImageInputError(
             f"{model if isinstance(model, (str, os.PathLike)) else generator.name!r} generates images from "
-            "latents; it takes no input images. translate needs an image-in model (families pix2pix, srgan); "
+            "latents; it takes no input images. translate needs an image-in model (families pix2pix, srgan, cyclegan); "
             "draw samples with ganzoo sample.")
     paths, images = read_images(source, shape=shape[1:])
 

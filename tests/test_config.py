@@ -114,6 +114,7 @@ def _bounded_keys():
 
 IMAGE_TO_IMAGE_KEYS = {("model", "reconstruction_weight"), ("model", "adversarial_weight"),
                        ("model", "perceptual_weight")}
+UNPAIRED_KEYS = {("model", "cycle_weight"), ("model", "identity_weight"), ("model", "pool_size")}
 
 
 def _with(path, value):
@@ -124,6 +125,8 @@ def _with(path, value):
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": "digits_x2"}}
         if path[-1] == "perceptual_weight":  # it needs its feature network
             raw["model"]["perceptual"] = "fashion_mnist"
+    elif tuple(path) in UNPAIRED_KEYS:
+        raw = {"name": "x", "model": {"family": "cyclegan"}, "data": {"dataset": "digits[label=0]|digits[label=1]"}}
     elif tuple(path) == ("data", "scale"):  # super-resolution pairs of a folder, for an image-to-image family
         folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_inputs", "images")
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": f"folder:{folder}", "image_size": [16, 16]}}

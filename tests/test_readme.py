@@ -171,7 +171,7 @@ def test_readme_image_to_image_table_lists_every_such_entry_with_its_scores():
     """Image-in entries: PSNR (bicubic's, for super-resolution) and the stricter judge's label accuracy
     (the one lower relative to the targets' own), with the targets' in brackets."""
     rows = _table_rows(readme_text())
-    for name in (n for n in _entries() if "scores" in _metrics(n)):
+    for name in (n for n in _entries() if "psnr" in _metrics(n).get("scores", {})):
         scores = _metrics(name)["scores"]
         matching = [row for row in rows if f"(exported/{name}/MODEL_CARD.md)" in row[0]]
         assert len(matching) == 1, f"the README's image-to-image table needs one line for {name}"
@@ -185,6 +185,21 @@ def test_readme_image_to_image_table_lists_every_such_entry_with_its_scores():
         assert shown and shown.group(3) == judge, (name, accuracy, judge)
         assert _matches(shown.group(1), scores[f"label_accuracy_{judge}"]), (name, accuracy)
         assert _matches(shown.group(2), scores[f"label_accuracy_{judge}_targets"]), (name, accuracy)
+
+
+def test_readme_unpaired_table_lists_every_cyclegan_entry_with_its_translation_accuracy():
+    """CycleGAN entries: each direction's translation accuracy by the stricter judge (the lower one), named."""
+    rows = _table_rows(readme_text())
+    for name in (n for n in _entries() if "domains" in _metrics(n)):
+        scores = _metrics(name)["scores"]
+        matching = [row for row in rows if f"(exported/{name}/MODEL_CARD.md)" in row[0]]
+        assert len(matching) == 1, f"the README's unpaired table needs one line for {name}"
+        for direction, cell in zip(("a_to_b", "b_to_a"), matching[0][2:4]):
+            judge = min(("cnn", "resnet"), key=lambda j: scores[f"translation_accuracy_{direction}_{j}"])
+            shown = re.fullmatch(r"([\d.]+) \(([\d.]+)\), (\w+)", cell)
+            assert shown and shown.group(3) == judge, (name, cell, judge)
+            assert _matches(shown.group(1), scores[f"translation_accuracy_{direction}_{judge}"]), (name, cell)
+            assert _matches(shown.group(2), scores[f"translation_accuracy_{direction}_{judge}_targets"]), (name, cell)
 
 
 def test_readme_zoo_table_lists_every_entry_with_its_metrics():

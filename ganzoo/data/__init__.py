@@ -21,6 +21,8 @@ Built-in datasets (see `available`):
 * ``folder:PATH``: a folder of the user's PNG, JPEG, BMP or GIF images,
   labels from its sub-folders; options ``image_size``, ``channels`` and
   ``resize`` (see `ganzoo.data.folder`). One split, ``train``.
+* ``NAME[label=K]``: one class, e.g. ``fashion_mnist[label=7]`` (`ganzoo.data.filtered`); ``A|B``,
+  ``unpaired:PATH``, ``tfds:cycle_gan/<config>``: two unpaired image sets (`ganzoo.data.unpaired`).
 
 Built-in datasets are held in memory as numpy arrays, so the whole split is
 the shuffle buffer. ``tfds:`` datasets are streamed, cached in memory as uint8
@@ -143,12 +145,12 @@ def _unknown(name: object) -> DatasetError:
     return DatasetError(
         f"unknown dataset {name!r}; {hint}expected one of {', '.join(available())} "
         f", '{TFDS_PREFIX}<name>' for a TensorFlow Datasets builder, '{FOLDER_PREFIX}PATH' for a folder "
-        f"of images or '{paired_folder.PREFIX}PATH' for a folder of image pairs"
-    )
+        f"of images, '{paired_folder.PREFIX}PATH' for a folder of image pairs, 'NAME[label=K]' for one class, "
+        "or 'A|B', 'unpaired:PATH' or 'tfds:cycle_gan/<config>' for two unpaired image sets")
 
 
-def _is_tfds(name: object) -> bool:
-    return isinstance(name, str) and name.startswith(TFDS_PREFIX)
+def _is_tfds(name: object) -> bool:  # a plain 'tfds:' dataset: a class filter or CycleGAN set is served from arrays
+    return isinstance(name, str) and name.startswith(TFDS_PREFIX) and unpaired.handler(name) is None
 
 
 def _tfds_meta(name: str) -> tuple[DatasetInfo, tfds_source.TfdsMeta]:
@@ -168,6 +170,8 @@ def _options(name: str, options: dict) -> folder.Options | None:
     if unknown:
         raise DatasetError(f"unknown dataset option {unknown[0]!r}; expected image_size, channels, resize, "
                            "direction or scale")
+    if unpaired.handler(name):  # class filters and unpaired sets check their own
+        return unpaired.options(name, options)
     if options.get("scale") is not None and not folder.is_folder(name):
         raise DatasetError(f"scale applies to '{FOLDER_PREFIX}PATH' datasets only, not to {name!r}; remove it")
     direction = options.get("direction")
@@ -202,6 +206,8 @@ def info(name: str, **options) -> DatasetInfo:
             has no images.
     """
     opts = _options(name, options)
+    if unpaired.handler(name):
+        return unpaired.handler(name).info(name, **options)
     if paired_folder.is_paired_folder(name):
         inputs, targets = paired_folder.shapes(opts)
         return DatasetInfo(name, targets, None, paired_folder.split_sizes(name), "pairs", input_shape=inputs)
@@ -233,8 +239,10 @@ def _check_request(name: str, with_labels: bool, limit: int | None, seed: int, o
         _check_int(limit, "limit", 1)
     _check_int(seed, "seed", 0)
     described = info(name, **options)
-    if folder.is_folder(name):
+    if folder.is_folder(name) and not unpaired.handler(name):
         folder.check(name, with_labels=with_labels)  # the folder's own words for missing labels
+    if with_labels and described.kind == "unpaired":
+        raise unpaired.with_labels_error(name)
     if with_labels and described.kind == "pairs":
         raise DatasetError(f"dataset {name!r} yields (inputs, targets) image pairs; with_labels does not apply "
                            "(ganzoo.data.pairs.load_pair_arrays gives the classes); drop with_labels")
@@ -268,13 +276,15 @@ def load_arrays(
     Returns:
         ``(x, y)``: float32 images NHWC in [-1, 1] (or points (N, 2)), and
         int32 labels (N,) when ``with_labels`` else None; for a paired
-        dataset, ``(inputs, targets)``.
+        dataset, ``(inputs, targets)``; unpaired, ``(a, b)`` (`ganzoo.data.unpaired`).
 
     Raises:
         DatasetError: For an unknown name or split, missing/corrupt files,
             invalid ``limit``/``seed``, or labels asked of a label-free set.
     """
     _check_request(name, with_labels, limit, seed, options)
+    if unpaired.handler(name):
+        return unpaired.handler(name).load_arrays(name, split, limit, **options)
     if paired_folder.is_paired_folder(name):
         inputs, targets = paired_folder.load(name, split, limit=limit, **options)
         return _uint8_to_unit(inputs), _uint8_to_unit(targets)
@@ -357,7 +367,7 @@ def load(
 
     Returns:
         A dataset of float32 batches: images (B, H, W, C) in [-1, 1] or points
-        (B, 2), or ``(x, labels)`` tuples when ``with_labels``.
+        (B, 2), ``(x, labels)`` when ``with_labels``, ``(a, b)`` when unpaired.
 
     Raises:
         DatasetError: For any user-facing problem (unknown name or split,
@@ -380,8 +390,9 @@ def load(
             f"batch_size={batch_size} with drop_remainder=True, so no batch would be "
             "produced; lower batch_size, raise limit or pass drop_remainder=False"
         )
-    if shuffle:
-        ds = ds.shuffle(max(1, buffer), seed=int(seed), reshuffle_each_iteration=True)
+    if shuffle:  # an unpaired set's A and B in two independent orders
+        ds = unpaired.shuffled(ds, buffer, seed) if unpaired.is_unpaired(name) else ds.shuffle(
+            max(1, buffer), seed=int(seed), reshuffle_each_iteration=True)
     ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
     if _is_tfds(name):
         # Scaling whole batches is cheaper than per image and keeps the cache uint8.
@@ -390,4 +401,5 @@ def load(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+from ganzoo.data import unpaired  # noqa: E402  (unpaired and filtered build on the loaders above)
 from ganzoo.data.streams import epoch_stream  # noqa: E402  (streams builds on the loaders above)

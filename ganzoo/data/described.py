@@ -15,12 +15,15 @@ class DatasetInfo:
         num_classes: Number of label classes, or None for label-free datasets.
         num_examples: Examples per split, or None when unknown (e.g. a TFDS
             dataset that is not prepared).
-        kind: ``"image"`` (values in [-1, 1]), ``"points"`` (raw coordinates)
-            or ``"pairs"`` (``(inputs, targets)`` images, see `ganzoo.data.pairs`;
-            ``shape`` is the targets').
+        kind: ``"image"`` (values in [-1, 1]), ``"points"`` (raw coordinates),
+            ``"pairs"`` (``(inputs, targets)`` images, see `ganzoo.data.pairs`;
+            ``shape`` is the targets') or ``"unpaired"`` (``(a, b)`` images of
+            two unpaired domains, see `ganzoo.data.unpaired`; ``shape`` is B's,
+            ``num_examples`` the longer domain's count per split).
         class_names: Names of the classes in label order, when known (the
             sub-folders of a ``folder:`` dataset), else None.
-        input_shape: The inputs' shape of a ``"pairs"`` dataset, else None.
+        input_shape: The inputs' shape of a ``"pairs"`` dataset, domain A's
+            image shape of an ``"unpaired"`` one, else None.
     """
 
     name: str

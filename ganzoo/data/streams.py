@@ -6,6 +6,10 @@ only), in-memory datasets are served by `NumpyEpochStream`, a
 ``keras.utils.PyDataset`` that Keras' JAX and torch trainers read directly.
 Both are seeded and resumable, but they draw different permutations, so a
 run is resumed with the kind of stream it started with.
+
+An unpaired dataset (`ganzoo.data.unpaired`) streams ``(a, b)`` batches whose
+A and B follow two permutations per data epoch, A's keyed by
+``(seed, epoch)`` and B's by ``(seed + B_SEED_OFFSET, epoch)``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganzoo import data
-from ganzoo.data import folder
+from ganzoo.data import folder, unpaired
 from ganzoo.data.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -29,7 +33,7 @@ def _source(name: str, with_labels: bool, limit: int | None, seed: int, options:
     the file paths of a folder that is streamed; ``to_unit`` maps a gathered
     batch to float32.
     """
-    if not folder.is_folder(name) or options.get("scale") is not None:  # arrays (super-resolution crops too)
+    if unpaired.handler(name) or not folder.is_folder(name) or options.get("scale") is not None:  # arrays
         x, y = data.load_arrays(name, "train", with_labels, limit, seed=seed, **options)
         return x, y, lambda batch: batch
     data.info(name, **options)  # checks the options and the folder
@@ -62,36 +66,43 @@ def _numpy_stream_class():
 
         Data epoch ``k`` visits the examples in ``numpy.random.Generator(
         Philox(key=[seed, k])).permutation(n)``; batch ``i`` of the stream is
-        batch ``start_batch + i`` of the endless sequence of epochs.
+        batch ``start_batch + i`` of the endless sequence of epochs. With
+        ``apart`` (an unpaired dataset's ``(a, b)``), ``y`` follows its own
+        permutation, keyed by ``[seed + B_SEED_OFFSET, k]``.
         """
 
-        def __init__(self, x, y, *, batch_size, seed, start_batch, per_epoch):
+        def __init__(self, x, y, *, batch_size, seed, start_batch, per_epoch, apart=False):
             super().__init__()
             self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-            self.start_batch, self.per_epoch = start_batch, per_epoch
-            self._order = (None, None)
+            self.start_batch, self.per_epoch, self.apart = start_batch, per_epoch, apart
+            self._orders = {}
 
         def __len__(self):
             return 2**31 - 1 - self.start_batch  # endless in practice; fit's steps_per_epoch ends epochs
 
-        def permutation(self, epoch):
-            """The example order of data epoch `epoch` (cached for the current epoch)."""
-            if self._order[0] != epoch:
-                rng = np.random.Generator(np.random.Philox(key=[self.seed, epoch]))
-                self._order = (epoch, rng.permutation(len(self.x)))
-            return self._order[1]
+        def permutation(self, epoch, key=None):
+            """The example order of data epoch `epoch` for `key` (default `seed`; cached for the current epoch)."""
+            key = self.seed if key is None else key
+            if self._orders.get(key, (None,))[0] != epoch:
+                rng = np.random.Generator(np.random.Philox(key=[key, epoch]))
+                self._orders[key] = (epoch, rng.permutation(len(self.x)))
+            return self._orders[key][1]
 
         def __getitem__(self, i):
             epoch, offset = divmod(self.start_batch + int(i), self.per_epoch)
-            chosen = self.permutation(epoch)[offset * self.batch_size:(offset + 1) * self.batch_size]
+            batch = slice(offset * self.batch_size, (offset + 1) * self.batch_size)
+            chosen = self.permutation(epoch)[batch]
+            if self.apart:
+                return self.x[chosen], self.y[self.permutation(epoch, self.seed + unpaired.B_SEED_OFFSET)[batch]]
             return (self.x[chosen], self.y[chosen]) if self.y is not None else self.x[chosen]
 
     return NumpyEpochStream
 
 
 def _numpy_stream(name, *, batch_size, seed, with_labels, limit, start_batch, options):
-    if data._is_tfds(name) or folder.is_folder(name):  # pylint: disable=protected-access
-        kind = "'tfds:' datasets" if data._is_tfds(name) else "'folder:' datasets"  # pylint: disable=protected-access
+    if unpaired.reads_with_tensorflow(name):
+        kind = "'tfds:' datasets" if name.startswith(data.TFDS_PREFIX) else "'folder:' datasets"
+        kind = kind if not unpaired.is_unpaired(name) else f"unpaired datasets with a TFDS or folder side ({name!r})"
         raise DatasetError(
             f"{kind} are read with TensorFlow, which is not installed; install it with "
             "`pip install tensorflow-cpu` (or `pip install ganzoo[tensorflow]`), or train on a built-in dataset"
@@ -99,7 +110,7 @@ def _numpy_stream(name, *, batch_size, seed, with_labels, limit, start_batch, op
     x, y = data.load_arrays(name, "train", with_labels, limit, seed=seed, **options)
     per_epoch = _per_epoch(name, len(x), batch_size)
     stream = _numpy_stream_class()(x, y, batch_size=batch_size, seed=int(seed), start_batch=start_batch,
-                                   per_epoch=per_epoch)
+                                   per_epoch=per_epoch, apart=unpaired.is_unpaired(name))
     return stream, per_epoch
 
 
@@ -130,18 +141,21 @@ def epoch_stream(
     ``start_batch`` sees exactly the batches an uninterrupted run would have
     seen from there on. Each data epoch has ``len(x) // batch_size`` full
     batches (the remainder is dropped). A ``folder:`` dataset too big to hold
-    in memory is decoded batch by batch in the same order.
+    in memory is decoded batch by batch in the same order. An unpaired
+    dataset yields ``(a, b)``, A and B in two independent permutations per
+    data epoch (B's keyed by ``seed + B_SEED_OFFSET``), as resumable.
 
     ``tfds:`` names get `load` repeated, whose order restarts on resume.
     Without TensorFlow the stream is a `NumpyEpochStream` (built-in datasets
     only), with the same guarantees.
 
     Args:
-        name: A name from `available`, ``"tfds:<name>"`` or ``"folder:PATH"``.
+        name: A name from `available`, ``"tfds:<name>"`` or ``"folder:PATH"``,
+            or a class filter or unpaired dataset.
         batch_size: Examples per batch.
         seed: Shuffle seed; also the generation seed of ``ring8``/``grid25``.
         with_labels: Yield ``(x, label_int32)`` instead of ``x`` (a paired
-            dataset always yields ``(inputs, targets)``).
+            dataset always yields ``(inputs, targets)``, an unpaired one ``(a, b)``).
         limit: Keep only the first ``limit`` examples.
         start_batch: Batches of the stream to skip (0 starts at data epoch 0).
         **options: Folder options (see `ganzoo.data.info`).
@@ -168,16 +182,20 @@ def epoch_stream(
     x, y, to_unit = _source(name, with_labels, limit, seed, options)
     per_epoch = _per_epoch(name, len(x), batch_size)
     x = tf.constant(x)
-    y = None if y is None else tf.constant(y)  # labels, or a paired dataset's targets
+    y = None if y is None else tf.constant(y)  # labels, a paired dataset's targets or an unpaired one's B
     count, used = len(x), per_epoch * batch_size
+    keys = [int(seed)] + ([int(seed) + unpaired.B_SEED_OFFSET] if unpaired.is_unpaired(name) else [])
 
     def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(count, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:used], (per_epoch, batch_size)))
+        orders = tuple(tf.reshape(tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int32), seed=tf.stack([tf.constant(key, tf.int64), epoch]))[:used],
+            (per_epoch, batch_size)) for key in keys)
+        return tf.data.Dataset.from_tensor_slices(orders if len(orders) > 1 else orders[0])
 
-    def gather(indices):
+    def gather(indices, b_indices=None):
         images = to_unit(tf.gather(x, indices))
+        if b_indices is not None:  # unpaired: B in its own order
+            return images, to_unit(tf.gather(y, b_indices))
         return images if y is None else (images, tf.gather(y, indices))
 
     first_epoch, offset = divmod(start_batch, per_epoch)

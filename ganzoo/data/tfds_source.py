@@ -4,6 +4,10 @@
 import takes about a second. Nothing is downloaded unless the environment
 variable ``GANZOO_TFDS_DOWNLOAD=1`` is set; otherwise the data must already be
 prepared in the TFDS data dir (``tfds build <name>`` or ``TFDS_DATA_DIR``).
+
+TFDS's CycleGAN datasets (``cycle_gan/<config>``, e.g. ``horse2zebra``) have
+images of varying size in four splits, ``trainA``, ``trainB``, ``testA`` and
+``testB``: `any_size_images` reads them and `ganzoo.data.unpaired` sizes them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 ENV_DOWNLOAD = "GANZOO_TFDS_DOWNLOAD"
+CYCLE_GAN = "cycle_gan"
 _ARRAY_BATCH = 1024
 
 
@@ -37,6 +42,8 @@ class TfdsMeta:
             the builder has no ``label`` class feature.
         num_examples: Examples per split, or None when TFDS does not know them
             (e.g. the data is not prepared).
+        class_names: The ``label`` feature's class names in label order, or
+            None without a ``label`` class feature.
     """
 
     name: str
@@ -44,6 +51,7 @@ class TfdsMeta:
     shape: tuple[int, ...]
     num_classes: int | None
     num_examples: dict[str, int] | None
+    class_names: tuple[str, ...] | None = None
 
 
 def _tfds():
@@ -92,13 +100,7 @@ def describe(name: str) -> TfdsMeta:
     tfds = _tfds()
     info = _builder(name).info
     features = info.features
-    images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
-    if not images:
-        raise DatasetError(
-            f"TFDS dataset 'tfds:{name}' has no image feature (features: "
-            f"{sorted(features.keys())}); ganzoo needs an image dataset such as 'tfds:mnist'"
-        )
-    key = "image" if "image" in images else images[0]
+    key = _image_key(name, features)
     feature = features[key]
     shape = tuple(feature.shape)
     if any(d is None for d in shape) or np.dtype(feature.np_dtype) != np.uint8:
@@ -108,15 +110,60 @@ def describe(name: str) -> TfdsMeta:
             "size (e.g. 'tfds:cifar10')"
         )
     label = features["label"] if "label" in features else None
-    num_classes = label.num_classes if isinstance(label, tfds.features.ClassLabel) else None
-    counts = {str(s): int(v.num_examples) for s, v in info.splits.items()}
+    labelled = isinstance(label, tfds.features.ClassLabel)
     return TfdsMeta(
         name=name,
         image_key=key,
         shape=shape,
-        num_classes=num_classes,
-        num_examples=counts if counts and all(counts.values()) else None,
+        num_classes=label.num_classes if labelled else None,
+        num_examples=_split_counts(info),
+        class_names=tuple(label.names) if labelled and label.names else None,
     )
+
+
+def _image_key(name: str, features) -> str:
+    """The key of a builder's image feature (``image`` when there are several)."""
+    images = [k for k, f in features.items() if isinstance(f, _tfds().features.Image)]
+    if not images:
+        raise DatasetError(
+            f"TFDS dataset 'tfds:{name}' has no image feature (features: "
+            f"{sorted(features.keys())}); ganzoo needs an image dataset such as 'tfds:mnist'"
+        )
+    return "image" if "image" in images else images[0]
+
+
+def _split_counts(info) -> dict[str, int] | None:
+    counts = {str(s): int(v.num_examples) for s, v in info.splits.items()}
+    return counts if counts and all(counts.values()) else None
+
+
+def is_cycle_gan(name: str) -> bool:
+    """Whether a TFDS name (without ``tfds:``) is one of TFDS's CycleGAN datasets, ``cycle_gan[/<config>]``."""
+    return name.strip().split("/")[0].split(":")[0].strip() == CYCLE_GAN
+
+
+def split_sizes(name: str) -> dict[str, int] | None:
+    """Examples per split from a builder's metadata (no data read), or None when TFDS does not know them.
+
+    Raises:
+        DatasetError: If the name is unknown.
+    """
+    return _split_counts(_builder(name).info)
+
+
+def any_size_images(name: str, split: str, limit: int | None = None) -> list[np.ndarray]:
+    """The uint8 images (H, W, C) of a split, in file order, whatever their sizes.
+
+    For builders whose images vary in size (``cycle_gan``), which `describe`
+    refuses; the caller sizes them.
+
+    Raises:
+        DatasetError: As `element_dataset`, and for a builder without images.
+    """
+    features = _builder(name).info.features
+    key = _image_key(name, features)
+    meta = TfdsMeta(name, key, tuple(features[key].shape), None, None)
+    return list(element_dataset(meta, split, False, limit).as_numpy_iterator())
 
 
 def is_known(name: str) -> bool:

@@ -41,7 +41,7 @@ import yaml
 from ganzoo import plots, presets
 from ganzoo.files import write_text_atomically
 from ganzoo.models import sampling
-from ganzoo.export import conditional, image_entry, image_in, latency
+from ganzoo.export import conditional, cycle_entry, image_entry, image_in, latency
 from ganzoo.export.card import model_card
 from ganzoo.export.errors import ExportError
 from ganzoo.export.fingerprint import fingerprint
@@ -95,9 +95,17 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
     try:
         staging = os.path.join(staging_root, "entry")
         image = image_in.is_image_in(gan.sampling_generator)
-        export_facts = export_generator(gan, staging, inputs=dataset if image else None)
-        report, examples = None, None
-        if image:  # input | output | target triplets, paired scores, TFLite files scored alike
+        cycle = hasattr(gan, "generator_for")  # a CycleGAN: an export set per direction
+        report, examples, rows = None, None, None
+        if cycle:
+            os.makedirs(staging)
+            parts = cycle_entry.build(gan, dataset, staging, n_eval=n_eval, latency_rounds=latency_rounds)
+            export_facts, report, rows = parts["export"], parts["metrics"], parts["latency"]
+        else:
+            export_facts = export_generator(gan, staging, inputs=dataset if image else None)
+        if cycle:
+            pass  # picture, scores and latency are cycle_entry.build's
+        elif image:  # input | output | target triplets, paired scores, TFLite files scored alike
             from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
             from ganzoo.metrics import paired  # pylint: disable=import-outside-toplevel
 
@@ -113,13 +121,14 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
             samples = gan.generate(64 if classes is None else classes * classes, seed=0)
             plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
                                   columns=classes)
-        if not image and dataset in extractors.available_extractors():
+        if not image and dataset in extractors.available_extractors():  # (a CycleGAN is image-in)
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
             _tflite_quality(gan, staging, dataset, min(2000, report["n"]), export_facts)
-        rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
-                               rounds=latency_rounds, images=examples)
+        if rows is None:
+            rows = latency.measure(gan.sampling_generator, staging, batch_sizes=(1,),
+                                   rounds=latency_rounds, images=examples)
 
         preset_dir = os.path.join(staging_root, "preset")
         metadata = {
@@ -144,7 +153,8 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
         # The preset's metadata.json replaces the export's; its facts are under "export".
         metadata = presets.read_metadata(staging)
         with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
-            f.write((image_entry.model_card if image else model_card)(metadata, staging))
+            f.write((cycle_entry.model_card if cycle else image_entry.model_card if image else model_card)(
+                metadata, staging))
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)
@@ -271,16 +281,25 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     gan = presets.from_preset(folder)
     metadata = presets.read_metadata(folder)
     dataset = metadata["dataset"]
-    if image_in.is_image_in(gan.sampling_generator):  # paired scores, TFLite files scored alike
-        from ganzoo.metrics import paired  # pylint: disable=import-outside-toplevel
+    if image_in.is_image_in(gan.sampling_generator):  # paired (or unpaired) scores, TFLite files scored alike
+        from ganzoo.metrics import paired, unpaired  # pylint: disable=import-outside-toplevel
 
-        report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
+        cycle = hasattr(gan, "generator_for")
+        if cycle:
+            report = unpaired.evaluate_unpaired(gan.a_to_b, gan.b_to_a, dataset, n=n_eval)
+        else:
+            report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
         if write:
-            image_entry.tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
+            if cycle:
+                cycle_entry.tflite_quality(gan, folder, dataset, min(2000, *report["n"].values()),
+                                           metadata["export"])
+            else:
+                image_entry.tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
             metadata.update(metrics=report, fingerprint=fingerprint(gan, dataset))
+            card = (cycle_entry if cycle else image_entry).model_card(metadata, folder)
             for name, text in (("metrics.json", json.dumps(report, indent=2)),
                                (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
-                               ("MODEL_CARD.md", image_entry.model_card(metadata, folder))):
+                               ("MODEL_CARD.md", card)):
                 write_text_atomically(os.path.join(folder, name), text)
         return report
     report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)

@@ -10,7 +10,8 @@ NumPy, so every backend draws the same samples; if the weights, the
 generator code or a judge change, the fingerprint moves and
 `check_fingerprint` says what moved. An image-in generator's 16 samples are
 its outputs for the paired dataset's first 16 test inputs, judged by the
-target domain's extractors.
+target domain's extractors; a CycleGAN's are 8 held-out A images translated
+to B and 8 B images translated to A, judged by their dataset's extractors.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ def _log_probabilities(judge, samples):
 
 def fingerprint(gan, dataset: str | None) -> dict:
     """The fingerprint of `gan` (judged by `dataset`'s shipped extractors, when it has them)."""
-    from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
+    from ganzoo.data import pairs, unpaired  # pylint: disable=import-outside-toplevel
     from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
 
     if dataset in pairs.DOMAIN:  # an image-in generator: its outputs for the first test inputs
         samples = gan.translate(pairs.load_pair_arrays(dataset, "test", limit=N)[0])
         dataset = pairs.DOMAIN[dataset]
+    elif unpaired.is_unpaired(dataset):  # a CycleGAN: half A -> B, half B -> A, of held-out images
+        samples, dataset = _unpaired_samples(gan, dataset)
     else:
         samples, _ = evaluate.generate_samples(gan, N, seed=SEED)
     samples = samples.astype(np.float64)
@@ -58,6 +61,18 @@ def fingerprint(gan, dataset: str | None) -> dict:
         for judge in extractors.get_judges(dataset):
             facts["judges"][judge.judge] = _log_probabilities(judge, samples).round(4).tolist()
     return facts
+
+
+def _unpaired_samples(gan, dataset):
+    """`translate` of the first N/2 held-out A images (a_to_b) and B images (b_to_a), and their judges' dataset."""
+    from ganzoo import data  # pylint: disable=import-outside-toplevel
+    from ganzoo.data import unpaired  # pylint: disable=import-outside-toplevel
+
+    held_out = "test" if "test" in (data.info(dataset).num_examples or {}) else "train"
+    a, b = unpaired.domain_arrays(dataset, held_out, limit=N // 2)
+    samples = np.concatenate([gan.translate(a, direction="a_to_b"), gan.translate(b, direction="b_to_a")])
+    bases = {domain.base for domain in unpaired.domains(dataset)}
+    return samples, (bases.pop() if len(bases) == 1 else None)
 
 
 def check_fingerprint(gan, dataset: str | None, recorded: dict) -> list[str]:

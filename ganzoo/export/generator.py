@@ -37,6 +37,7 @@ def export_generator(
     seed=0,
     overwrite=False,
     inputs=None,
+    direction=None,
     _output_offset=0.0,
 ):
     """Exports a generator to SavedModel and TFLite, checked against the Keras model.
@@ -93,6 +94,9 @@ def export_generator(
         inputs: Image-in generators only: a paired dataset name or an array
             of real inputs (see `image_in.real_inputs`); None takes the
             dataset a run directory or preset was trained on.
+        direction: CycleGAN only: the generator to export, ``"a_to_b"``
+            (default) or ``"b_to_a"``; its real inputs are that direction's
+            source domain of the unpaired dataset.
 
     Returns:
         The metadata dict also written to `out_dir/metadata.json`.
@@ -113,12 +117,12 @@ def export_generator(
     out_dir = os.path.abspath(os.fspath(out_dir))
     _check_out_dir(out_dir, overwrite=overwrite)
 
-    generator, condition = conditional.exportable(_resolve_generator(generator_or_path))
+    generator, condition = conditional.exportable(_resolve_generator(generator_or_path, direction))
     calibration = None
     if image_in.is_image_in(generator):
         spec, output_shape = image_in.input_spec(generator)
         latents, calibration = image_in.real_inputs(inputs, generator_or_path, num_parity=num_parity_latents,
-                                                    num_calibration=representative_latents)
+                                                    num_calibration=representative_latents, direction=direction)
     else:
         latent_dim, output_shape = _check_generator(generator, condition)
         spec = {"name": "z", "dtype": "float32", "shape": [None, latent_dim]}
@@ -197,11 +201,11 @@ def _check_out_dir(out_dir, *, overwrite):
         )
 
 
-def _resolve_generator(generator_or_path):
+def _resolve_generator(generator_or_path, direction=None):
     from ganzoo.models import loading
 
     try:
-        return loading.load_generator(generator_or_path)
+        return loading.load_generator(generator_or_path, direction)
     except loading.ModelFileError as e:
         raise ExportError(str(e)) from None
 

@@ -36,7 +36,7 @@ def input_spec(generator):
     return {"name": INPUT_NAME, "dtype": "float32", "shape": [None, *shape[1:]]}, tuple(output_shape[1:])
 
 
-def real_inputs(inputs, model_or_path, *, num_parity, num_calibration):
+def real_inputs(inputs, model_or_path, *, num_parity, num_calibration, direction=None):
     """`(parity, calibration)` input arrays of an image-in export.
 
     Args:
@@ -46,6 +46,8 @@ def real_inputs(inputs, model_or_path, *, num_parity, num_calibration):
             `num_parity`, calibration on all), or None for the dataset the
             model was trained on (`ganzoo.models.loading.trained_dataset`).
         model_or_path: What is exported, to find that dataset.
+        direction: For an unpaired dataset (CycleGAN): ``"b_to_a"`` takes its
+            B images as the inputs, anything else its A images.
     """
     from ganzoo import data  # pylint: disable=import-outside-toplevel
     from ganzoo.models import loading  # pylint: disable=import-outside-toplevel
@@ -60,8 +62,9 @@ def real_inputs(inputs, model_or_path, *, num_parity, num_calibration):
     if isinstance(inputs, str):
         try:
             held_out = "test" if "test" in (data.info(inputs).num_examples or {}) else "train"
-            parity = data.load_arrays(inputs, held_out, limit=num_parity)[0]
-            calibration = data.load_arrays(inputs, "train", limit=num_calibration)[0]
+            side = 1 if direction == "b_to_a" and data.info(inputs).kind == "unpaired" else 0
+            parity = data.load_arrays(inputs, held_out, limit=num_parity)[side]
+            calibration = data.load_arrays(inputs, "train", limit=num_calibration)[side]
         except data.DatasetError as e:
             raise ExportError(f"Cannot load the export's real inputs: {e}") from None
         return parity.astype(np.float32), calibration.astype(np.float32)

@@ -2,17 +2,23 @@
 
 import difflib
 
-from ganzoo.models import dcgan, mlp, pix2pix, srgan
+from ganzoo.models import cyclegan, dcgan, mlp, pix2pix, srgan
 from ganzoo.models.base import GAN
+from ganzoo.models.cyclegan import CycleGAN
 from ganzoo.models.conditional import ConditionalGAN, build_conditional_gan
 from ganzoo.models.image_to_image import ImageToImageGAN
 from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
 # and build_discriminator(sample_shape, ...).
-FAMILIES = {"dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan}
+FAMILIES = {"cyclegan": cyclegan, "dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan}
 # Families whose generator maps an image to an image: they train on paired datasets.
 IMAGE_TO_IMAGE = ("pix2pix", "srgan")
+# Families that translate between two unpaired image sets.
+UNPAIRED = ("cyclegan",)
+# GAN arguments the unpaired families do not take, at their defaults.
+_NOT_FOR_UNPAIRED = {"d_steps_per_g_step": 1, "d_pretrain_steps": 0, "gradient_penalty_weight": 0.0,
+                     "r1_weight": 0.0, "ema_decay": None, "augment": None, "pack": 1}
 
 
 def get_family(name):
@@ -54,6 +60,8 @@ def build_gan(
         num_classes: Classes of a conditional GAN.
         input_shape: Image-to-image families (`IMAGE_TO_IMAGE`): the inputs'
             shape (their `latent_dim` is ignored); builds an `ImageToImageGAN`.
+            Unpaired families (`UNPAIRED`): domain A's image shape (`sample_shape`
+            is B's); builds a `CycleGAN`.
         **gan_kwargs: Arguments of `GAN` (d_steps_per_g_step, pack, seed, ...);
             `pack` is also passed to the discriminator builder.
 
@@ -61,6 +69,15 @@ def build_gan(
         An uncompiled `GAN`.
     """
     module = get_family(family)
+    if family in UNPAIRED:
+        for key, default in _NOT_FOR_UNPAIRED.items():
+            if gan_kwargs.pop(key, default) not in (default, [], ()):
+                raise ValueError(f"`{key}` does not apply to family {family!r}; leave it at {default!r}.")
+        if input_shape is None or conditional is not None or num_generators != 1:
+            raise ValueError(f"family {family!r} translates between two image sets: give input_shape (domain "
+                             "A's images), no conditional head and one generator.")
+        return cyclegan.build_cyclegan(input_shape, sample_shape, generator=generator,
+                                       discriminator=discriminator, **gan_kwargs)
     if family in IMAGE_TO_IMAGE:
         if input_shape is None or conditional is not None or num_generators != 1:
             raise ValueError(f"family {family!r} maps images to images: give input_shape (a paired "
@@ -104,4 +121,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "ConditionalGAN", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]
+__all__ = ["GAN", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]

@@ -170,7 +170,7 @@ class GAN(keras.Model):
                 "optimizer instances so each network keeps its own state."
             )
         selector = _SelectByOwner(
-            d_optimizer, g_optimizer, self.discriminator.trainable_variables
+            d_optimizer, g_optimizer, [v for d in self.discriminators for v in d.trainable_variables]
         )
         # One optimizer object over both, so Keras' JAX trainer threads both states.
         super().compile(optimizer=keras.optimizers.MultiOptimizer(selector), **kwargs)
@@ -181,6 +181,11 @@ class GAN(keras.Model):
             "loss": self.adversarial_loss.name,
             **kwargs,
         }
+
+    @property
+    def discriminators(self):
+        """The networks `d_optimizer` updates (CycleGAN has two)."""
+        return (self.discriminator,)
 
     @property
     def d_optimizer(self):

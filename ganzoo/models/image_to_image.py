@@ -158,6 +158,12 @@ class ImageToImageGAN(GAN):
                    for i in range(0, len(images), batch_size)]
         return np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0,), np.float32)
 
+    def picture_tiles(self, inputs, targets):
+        """Tiles input, output, target per pair (`ganzoo.plots.pair_tiles`), for sample pictures."""
+        from ganzoo import plots  # pylint: disable=import-outside-toplevel
+
+        return plots.pair_tiles(inputs, self.translate(inputs), targets)
+
     def upscale(self, images, *, batch_size=64):
         """`translate` for super-resolution models: low-resolution images of any size -> larger images."""
         return self.translate(images, batch_size=batch_size)

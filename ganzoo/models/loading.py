@@ -19,10 +19,11 @@ class ModelFileError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
-def load_generator(model_or_path):
+def load_generator(model_or_path, direction=None):
     """The sampling generator of a GAN, a model, a preset, a run directory or a ``.keras`` file.
 
-    A GAN gives its `sampling_generator` (the EMA copy when it keeps one); a
+    A CycleGAN gives the generator of `direction` (``"a_to_b"``, the default,
+    or ``"b_to_a"``); `direction` applies to nothing else. Another GAN gives its `sampling_generator` (the EMA copy when it keeps one); a
     preset name or folder is loaded with `ganzoo.from_preset`; a run directory means its ``gan.keras``; a ``.keras`` file is loaded with
     ``safe_mode=True`` (no arbitrary code) and may hold a GAN or a bare
     generator.
@@ -33,13 +34,13 @@ def load_generator(model_or_path):
     from ganzoo.models.base import GAN  # pylint: disable=import-outside-toplevel
 
     if isinstance(model_or_path, GAN):
-        return model_or_path.sampling_generator
+        return _direction(model_or_path, direction)
     if isinstance(model_or_path, keras.Model):
-        return model_or_path
+        return _direction(model_or_path, direction)
     path = os.fspath(model_or_path)
     preset = presets.find_preset(path)
     if preset is not None:
-        return presets.from_preset(preset).sampling_generator
+        return _direction(presets.from_preset(preset), direction)
     if os.path.isdir(path):
         path = os.path.join(path, "gan.keras")
     if not os.path.isfile(path):
@@ -60,6 +61,22 @@ def load_generator(model_or_path):
             f"cannot load {path!r} as a Keras model ({type(e).__name__}); give a gan.keras or "
             "generator.keras written by ganzoo"
         ) from None
+    return _direction(model, direction)
+
+
+def _direction(model, direction):
+    """The generator of `direction` of a CycleGAN, else the GAN's sampling generator (or the model)."""
+    from ganzoo.models.base import GAN  # pylint: disable=import-outside-toplevel
+    from ganzoo.models.cyclegan import CycleGAN  # pylint: disable=import-outside-toplevel
+
+    if isinstance(model, CycleGAN):
+        try:
+            return model.generator_for(direction or "a_to_b")
+        except ValueError as e:
+            raise ModelFileError(str(e)) from None
+    if direction is not None:
+        raise ModelFileError(f"direction {direction!r} applies to CycleGAN models (two generators); "
+                             f"this is a {type(model).__name__}: drop the direction.")
     return model.sampling_generator if isinstance(model, GAN) else model
 
 

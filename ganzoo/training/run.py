@@ -87,7 +87,10 @@ def build_from_config(config, sample_shape=None):
 
 
 def conditional_kwargs(config, info):
-    """The `build_gan` arguments of a conditional or image-to-image config ({} for the others)."""
+    """The `build_gan` arguments of a conditional, image-to-image or unpaired config ({} for the others)."""
+    if config.model.family in models.UNPAIRED:  # weights left out take the family's defaults
+        given = {key: getattr(config.model, key) for key in ("cycle_weight", "identity_weight", "pool_size")}
+        return {"input_shape": info.input_shape, **{k: v for k, v in given.items() if v is not None}}
     if config.model.family in models.IMAGE_TO_IMAGE:  # weights left out take the family's defaults
         weights = {key: getattr(config.model, key)
                    for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight")}
@@ -225,8 +228,10 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     centers = data.mode_centers(config.data.dataset) if info.kind == "points" else None
     # Image-to-image runs show the same held-out inputs, their outputs and targets each time.
     held_out = "test" if "test" in (info.num_examples or {}) else "train"  # a pairs: folder may have no test/
-    shown = (data.load_arrays(config.data.dataset, held_out, limit=config.output.samples, **config.data.options())
-             if info.kind == "pairs" else None)
+    shown = None  # unpaired runs show A and B images, their translations and reconstructions
+    if info.kind in ("pairs", "unpaired"):
+        shown = data.load_arrays(config.data.dataset, held_out, **config.data.options(),
+                                 limit=max(1, config.output.samples // (2 if info.kind == "unpaired" else 1)))
     fit_callbacks = [
         checkpoint.MergePartialEpoch(saver),
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
