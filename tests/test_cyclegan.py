@@ -155,3 +155,22 @@ def test_cli_translates_each_direction_and_evaluates_both(tmp_path, capsys):
 
     scores = json.loads(report.read_text())["scores"]
     assert 0 <= scores["translation_accuracy_a_to_b_cnn"] <= 1 and scores["cycle_l1_a"] > 0
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral runtime: run on torch (every "
+                    "backend checks the entry's fingerprint, tests/test_fingerprints.py)")
+def test_shipped_entry_translates_both_ways_and_its_tflite_files_agree():
+    import ganzoo
+    from ganzoo.data import unpaired
+    from ganzoo.runtime import TFLiteTranslator
+
+    name = "cyclegan_fashion_mnist_sneaker_boot"
+    folder = os.path.join(os.path.dirname(FIXTURE), "..", "exported", name)
+    gan = ganzoo.from_preset(folder)
+    sneakers, boots = unpaired.domain_arrays(gan_dataset := "fashion_mnist[label=7]|fashion_mnist[label=9]",
+                                             "test", limit=4)
+    assert ganzoo.presets.read_metadata(folder)["dataset"] == gan_dataset
+    for direction, images in (("a_to_b", sneakers), ("b_to_a", boots)):
+        keras_outputs = gan.translate(images, direction=direction)
+        tflite = TFLiteTranslator(os.path.join(folder, direction, "generator.tflite"))
+        np.testing.assert_allclose(tflite.translate(images), keras_outputs, atol=1e-4)

@@ -64,7 +64,7 @@ def tflite_quality(gan, folder, dataset, n, export_facts):
             return found
 
         keras_outputs = gan.translate(images[source], direction=direction, batch_size=500)
-        facts["quality_check"] = {"n": int(len(images[source])), "inputs": f"first held-out {source.upper()} images",
+        facts["quality_check"] = {"n": int(len(images[source])), "inputs": f"held-out {source.upper()} images",
                                   "keras": scores(keras_outputs)}
         for file_facts in facts["formats"].values():
             if file_facts["path"].endswith(".tflite"):
@@ -159,7 +159,7 @@ def model_card(metadata: dict, folder: str) -> str:
         check = facts["quality_check"]
         lines += [
             f"### `{direction}/`", "",
-            f"Each TFLite file scored like the Keras generator on the {check['n']} {check['inputs']} (max abs "
+            f"Each TFLite file scored like the Keras generator on the first {check['n']} {check['inputs']} (max abs "
             f"error vs Keras on 16 held-out inputs for the parity gate, {facts['parity']['tolerance']:g} for gated "
             f"files; int8 calibrated on {facts['int8_calibration']['num_inputs']} real training inputs).", "",
             f"| file | quantization | size | parity max abs error | translation accuracy | FID | max abs error "
@@ -175,7 +175,7 @@ def model_card(metadata: dict, folder: str) -> str:
                          f"{' (gated)' if parity['gated'] else ''} | {cells[0]} | {cells[1]} | "
                          + (f"{error:.3g} |" if error is not None else " |"))
         lines.append("")
-    lines += [f"`{presets.WEIGHTS_FILE}` (all four networks, float32): "
+    lines += [f"`{presets.WEIGHTS_FILE}` (the four networks, the optimizers' state and the pools, float32): "
               f"{card.file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB. The files run by name "
               "(`images` in, `images` out) through `ganzoo.runtime.TFLiteTranslator(path).translate(images)`, "
               "with NumPy and ai-edge-litert only.", ""]
