@@ -20,6 +20,7 @@ labels). A folder's class is read as the folder of that class,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 
@@ -165,8 +166,25 @@ def count(chosen: ClassFilter, split: str, **options) -> int:
     """The number of images of the class in a split of the base (loads the split's labels)."""
     _check_split(chosen, split)
     if folder.is_folder(chosen.base):
-        return folder.describe(_class_folder(chosen))[0]
-    return int(np.count_nonzero(data.load_arrays(chosen.base, split, with_labels=True, **options)[1] == chosen.label))
+        try:
+            return folder.describe(_class_folder(chosen))[0]
+        except DatasetError as e:  # e.g. an empty class folder: say which filter found nothing
+            raise DatasetError(f"{chosen.name!r} matches no image: {e}") from None
+    counts = _class_counts(chosen.base, split, tuple(sorted((k, repr(v)) for k, v in options.items())))
+    return int(counts[chosen.label]) if chosen.label < len(counts) else 0
+
+
+@functools.lru_cache(maxsize=32)
+def _class_counts(base: str, split: str, options: tuple) -> np.ndarray:
+    """Images per label of a split (cached: `ganzoo.data.info` of a filter would reload the labels each time)."""
+    return np.bincount(data.load_arrays(base, split, with_labels=True, **_options(options))[1])
+
+
+def _options(options: tuple) -> dict:
+    """The options of `_class_counts` key, back as a dict."""
+    import ast  # pylint: disable=import-outside-toplevel
+
+    return {key: ast.literal_eval(value) for key, value in options}
 
 
 def info(name: str, **options) -> DatasetInfo:
@@ -185,7 +203,10 @@ def arrays(chosen: ClassFilter, split: str, limit: int | None = None, **options)
     """The float32 images of the class in a split, in the base's order (the first ``limit``)."""
     _check_split(chosen, split)
     if folder.is_folder(chosen.base):
-        return data.load_arrays(_class_folder(chosen), "train", limit=limit, **options)[0]
+        try:
+            return data.load_arrays(_class_folder(chosen), "train", limit=limit, **options)[0]
+        except DatasetError as e:  # e.g. an empty class folder: say which filter found nothing
+            raise DatasetError(f"{chosen.name!r} matches no image: {e}") from None
     images, labels = data.load_arrays(chosen.base, split, with_labels=True, **options)
     images = images[labels == chosen.label][:limit]
     if not len(images):
