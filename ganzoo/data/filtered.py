@@ -170,13 +170,25 @@ def count(chosen: ClassFilter, split: str, **options) -> int:
             return folder.describe(_class_folder(chosen))[0]
         except DatasetError as e:  # e.g. an empty class folder: say which filter found nothing
             raise DatasetError(f"{chosen.name!r} matches no image: {e}") from None
-    counts = _class_counts(chosen.base, split, tuple(sorted((k, repr(v)) for k, v in options.items())))
+    counts = _class_counts(chosen.base, split, tuple(sorted((k, repr(v)) for k, v in options.items())),
+                           _source(chosen.base))
     return int(counts[chosen.label]) if chosen.label < len(counts) else 0
 
 
+def _source(base: str) -> tuple | None:
+    """What a built-in dataset is read from, for `_class_counts`' key: Fashion-MNIST's files (path, time, size)."""
+    if base != "fashion_mnist":
+        return None
+    from ganzoo.data import idx  # pylint: disable=import-outside-toplevel
+
+    files = idx.find_fashion_mnist() or {}
+    return tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files.values())
+
+
 @functools.lru_cache(maxsize=32)
-def _class_counts(base: str, split: str, options: tuple) -> np.ndarray:
-    """Images per label of a split (cached: `ganzoo.data.info` of a filter would reload the labels each time)."""
+def _class_counts(base: str, split: str, options: tuple, source: tuple | None) -> np.ndarray:
+    """Images per label of a split, cached per data source (`ganzoo.data.info` of a filter asks every time)."""
+    del source  # part of the key only
     return np.bincount(data.load_arrays(base, split, with_labels=True, **_options(options))[1])
 
 
