@@ -1,4 +1,4 @@
-"""The `ganzoo` command: list | train | sample | translate | augment | evaluate | export.
+"""The `ganzoo` command: list | train | sample | interpolate | translate | augment | evaluate | export.
 
 Keras reads its backend once, at import, so this module parses the command line
 first, sets `KERAS_BACKEND` from `--backend`, and only then imports Keras and
@@ -30,6 +30,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _truncation(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.7 (1: no truncation), got {text!r}")
     return value
 
 
@@ -78,6 +88,17 @@ def _parser():
                              "(or class names of a model trained on a folder, e.g. cat,dog)")
     sample.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     sample.add_argument("--out", required=True, help="PNG file to write")
+    sample.add_argument("--truncation", type=_truncation, metavar="PSI",
+                        help="StyleGAN2: truncation psi towards the average w (e.g. 0.7; default 1: none)")
+
+    interpolate = commands.add_parser(
+        "interpolate", help="write images along a line between two latents (StyleGAN2: a line in W)")
+    interpolate.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
+    interpolate.add_argument("--out", required=True, help="strip.png (one row) or anim.gif (an animation)")
+    interpolate.add_argument("--steps", type=_positive_int, default=8, help="images along the line (default 8)")
+    interpolate.add_argument("--seed", type=int, default=0, help="seed of the two end latents (default 0)")
+    interpolate.add_argument("--truncation", type=_truncation, metavar="PSI", help="StyleGAN2: truncation psi")
+    interpolate.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     translate = commands.add_parser(
         "translate", help="run an image-in model (pix2pix, srgan, cyclegan) on an image file or a folder of images")
@@ -129,11 +150,13 @@ def _parser():
                         help="image-in models: paired (or, for CycleGAN, unpaired) dataset whose real inputs "
                              "check parity and calibrate int8 (default: the run's or preset's dataset)")
     export.add_argument("--direction", help="CycleGAN models: the generator to export, a_to_b (default) or b_to_a")
+    export.add_argument("--truncation", type=_truncation, metavar="PSI",
+                        help="StyleGAN2: bake this truncation psi into the exported files")
     export.add_argument("--force", action="store_true", help="replace a non-empty --out")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample, translate, augment, evaluate, export):
+    for sub in (train, sample, interpolate, translate, augment, evaluate, export):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -214,6 +237,10 @@ def _run(args):
         return cli_commands.export(args)
     if args.command == "augment":
         return _augment(args)
+    if args.command == "interpolate":
+        from ganzoo import cli_commands
+
+        return cli_commands.interpolate(args)
     if args.command == "translate":
         from ganzoo.translate import translate_files
 
@@ -295,7 +322,7 @@ def _sample(args):
     from ganzoo import plots
     from ganzoo.models import sampling
 
-    generator = _load_generator(args.model)
+    generator = _load_generator(args.model, args.truncation)
     labels = _class_numbers(args.model, args.labels)
     n = args.n or (len(labels) if labels and len(labels) > 1 else 64)
     if labels is not None and len(labels) == 1:
@@ -347,11 +374,16 @@ def _class_numbers(model_path, labels):
     return [classes.index(label) if isinstance(label, str) else label for label in labels]
 
 
-def _load_generator(model_path):
-    """The sampling generator of a run directory, gan.keras or generator.keras."""
-    from ganzoo.models import loading
+def _load_generator(model_path, truncation=None):
+    """The sampling generator of a run directory, gan.keras or generator.keras (StyleGAN2: truncated by psi)."""
+    from ganzoo.models import loading, style_sampling
 
-    return loading.load_generator(model_path)
+    generator = loading.load_generator(model_path)
+    if truncation is None:
+        return generator
+    if not style_sampling.is_style_generator(generator):
+        raise UsageError(f"--truncation applies to StyleGAN2 models; {model_path!r} is not one: drop it.")
+    return style_sampling.with_truncation(generator, truncation)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The bodies of `ganzoo evaluate` and `ganzoo export` (`ganzoo.cli` parses and dispatches)."""
+"""The bodies of `ganzoo evaluate`, `ganzoo export` and `ganzoo interpolate` (`ganzoo.cli` parses and dispatches)."""
 
 import json
 import os
@@ -95,7 +95,8 @@ def export(args):
     from ganzoo.export import export_generator
 
     metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
-                                overwrite=args.force, inputs=args.inputs, direction=args.direction)
+                                overwrite=args.force, inputs=args.inputs, direction=args.direction,
+                                truncation=args.truncation)
     for name, facts in metadata["formats"].items():
         parity = facts["parity"]
         print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
@@ -107,3 +108,45 @@ def export(args):
           f"{metadata['signature']!r} takes {inputs}")
     return 0
 
+
+
+def interpolate(args):
+    """Writes `--steps` images between two seeded latents: a PNG strip or an animated GIF.
+
+    A StyleGAN2 generator is walked along the straight line in W between the
+    latents' w (truncated by `--truncation`); any other latent generator along
+    the straight line between the latents themselves.
+    """
+    kind = os.path.splitext(args.out)[1].lower()
+    if kind not in (".png", ".gif"):
+        raise UsageError(f"--out must name a .png (a strip) or .gif (an animation) file, got {args.out!r}.")
+    if os.path.isdir(args.out) or (os.path.exists(args.out) and not args.force):
+        raise UsageError(f"--out {args.out!r} exists; pass --force to replace it or name a new file.")
+    if args.steps < 2:
+        raise UsageError(f"--steps must be at least 2 (the two ends), got {args.steps}.")
+    import numpy as np
+
+    from ganzoo import plots
+    from ganzoo.models import loading, sampling, style_sampling
+
+    generator = loading.load_generator(args.model)
+    if len(generator.inputs) != 1 or len(generator.inputs[0].shape) != 2:
+        raise UsageError(f"{args.model!r} does not generate from latents alone (a conditional or image-in "
+                         "model); interpolate an unconditional generator.")
+    start, end = sampling.latents(2, int(generator.inputs[0].shape[-1]), seed=args.seed)
+    if style_sampling.is_style_generator(generator):
+        images = style_sampling.interpolate(generator, start, end, args.steps, truncation=args.truncation or 1.0)
+    elif args.truncation is not None:
+        raise UsageError(f"--truncation applies to StyleGAN2 models; {args.model!r} is not one: drop it.")
+    else:
+        t = np.linspace(0.0, 1.0, args.steps, dtype="float32")[:, None]
+        images = sampling.run(generator, (1 - t) * start + t * end)
+    if kind == ".png":
+        plots.save_image_grid(images, args.out, columns=args.steps)
+    else:
+        frames = [plots.image_grid(image[None], columns=1) for image in images]
+        frames += frames[-2:0:-1]  # there and back again
+        frames[0].save(plots.ensure_parent(args.out), save_all=True, append_images=frames[1:], duration=120,
+                       loop=0)
+    print(f"ganzoo: wrote {args.steps} images from seed {args.seed}'s two latents to {args.out}")
+    return 0

@@ -55,7 +55,7 @@ def _field(default=dataclasses.MISSING, *, minimum=None, maximum=None, help="", 
 class ModelConfig:
     """The GAN: network family, latent size, loss and schedule."""
 
-    family: str = _field(help="network family: dcgan, mlp, pix2pix or srgan (on a paired dataset), cyclegan "
+    family: str = _field(help="network family: dcgan, mlp, stylegan2, pix2pix or srgan (on a paired dataset), cyclegan "
                               "(on two image sets)")
     latent_dim: LatentSize = _field(100)
     loss: str = _field("non_saturating")
@@ -88,6 +88,10 @@ class ModelConfig:
         None, minimum=0.0, maximum=1_000.0, help="cyclegan: identity terms' weight, relative to cycle_weight (0.5)")
     pool_size: Optional[int] = _field(
         None, minimum=0, maximum=10_000, help="cyclegan: translations kept in each history pool (50; 0: none)")
+    r1_interval: Optional[int] = _field(None, minimum=1, maximum=10_000, help="stylegan2: steps between lazy R1 updates (16)")
+    pl_weight: Optional[float] = _field(None, minimum=0.0, maximum=1_000.0, help="stylegan2: path-length weight (0: off)")
+    pl_interval: Optional[int] = _field(None, minimum=1, maximum=10_000, help="stylegan2: steps between path-length updates (4)")
+    style_mixing: Optional[float] = _field(None, minimum=0.0, maximum=1.0, help="stylegan2: style-mixing probability (0)")
     generator: dict = _field({}, help="keyword arguments of the family's build_generator")
     discriminator: dict = _field({}, help="keyword arguments of build_discriminator")
 
@@ -266,7 +270,16 @@ def _build(cls, raw, prefix):
 
 # Builder arguments that other keys set: giving them under model.generator/discriminator is an error.
 SET_ELSEWHERE = {"name": "name", "latent_dim": "model.latent_dim", "num_outputs": "model.num_generators",
-                 "pack": "model.pack", "num_classes": "data.dataset", "input_channels": "data.dataset"}
+                 "pack": "model.pack", "num_classes": "data.dataset", "input_channels": "data.dataset", "seed": "train.seed"}
+
+
+# Family-specific keys: (what the families are, their names or the `ganzoo.models` tuple naming them).
+_FAMILY_KEYS = {
+    **dict.fromkeys(("cycle_weight", "identity_weight", "pool_size"), ("the unpaired families", "UNPAIRED")),
+    **dict.fromkeys(("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight"),
+                    ("the image-to-image families", "IMAGE_TO_IMAGE")),
+    **dict.fromkeys(("r1_interval", "pl_weight", "pl_interval", "style_mixing"), ("the family", ("stylegan2",))),
+}
 
 
 def _check_names(config):
@@ -301,10 +314,6 @@ def _check_names(config):
         raise ConfigError(f"Key 'model.family' {model.family!r} takes none of pack, num_generators, augment, "
                           "conditional, ema_decay, r1_weight, gradient_penalty_weight, d_steps_per_g_step, "
                           "d_pretrain_steps; remove them.")
-    for key in ("cycle_weight", "identity_weight", "pool_size"):
-        if getattr(model, key) is not None and model.family not in models.UNPAIRED:
-            raise ConfigError(f"Key 'model.{key}' applies to the unpaired families "
-                              f"({', '.join(models.UNPAIRED)}), not to {model.family!r}; remove it.")
     if (model.family in models.IMAGE_TO_IMAGE) != (info.kind == "pairs") and info.kind != "unpaired":
         raise ConfigError(
             f"Key 'model.family' {model.family!r} and dataset {info.name!r} ({info.kind}) do not go together: "
@@ -314,10 +323,18 @@ def _check_names(config):
                                                   or model.conditional is not None):
         raise ConfigError(f"Key 'model.family' {model.family!r} takes no pack, num_generators, augment or "
                           "conditional; remove them.")
-    for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight"):
-        if getattr(model, key) is not None and model.family not in models.IMAGE_TO_IMAGE:
-            raise ConfigError(f"Key 'model.{key}' applies to the image-to-image families "
-                              f"({', '.join(models.IMAGE_TO_IMAGE)}), not to {model.family!r}; remove it.")
+    for key, (what, families) in _FAMILY_KEYS.items():
+        families = getattr(models, families) if isinstance(families, str) else families
+        if getattr(model, key) is not None and model.family not in families:
+            raise ConfigError(f"Key 'model.{key}' applies to {what} ({', '.join(families)}), not to "
+                              f"{model.family!r}; remove it.")
+    if model.family == "stylegan2" and (model.pack != 1 or model.num_generators != 1 or model.conditional
+                                        or model.gradient_penalty_weight or model.d_steps_per_g_step != 1
+                                        or model.d_pretrain_steps or info.kind != "image"):
+        raise ConfigError("Key 'model.family' stylegan2 trains on images and takes none of pack, num_generators, "
+                          "conditional, gradient_penalty_weight, d_steps_per_g_step, d_pretrain_steps.")
+    if model.family == "stylegan2":
+        _named("data.dataset", models.stylegan2.num_layers, info.shape)
     if (model.perceptual is None) != (not model.perceptual_weight):
         raise ConfigError("Key 'model.perceptual' (a feature network) and key 'model.perceptual_weight' (> 0) go "
                           "together; set both or neither.")

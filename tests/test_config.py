@@ -102,7 +102,7 @@ def _bounded_keys():
                 if isinstance(marker, arguments.Range) and marker.maximum is not None:
                     yield (*prefix, field.name), kind, marker.maximum
     for family, dataset in (("mlp", "ring8"), ("dcgan", "digits"), ("pix2pix", "fashion_mnist_edges"),
-                            ("srgan", "digits_x2")):
+                            ("srgan", "digits_x2"), ("stylegan2", "digits")):
         module = models.get_family(family)
         for role, builder in (("generator", module.build_generator), ("discriminator", module.build_discriminator)):
             for name, hint in arguments.keyword_hints(builder, config.SET_ELSEWHERE).items():
@@ -115,6 +115,7 @@ def _bounded_keys():
 IMAGE_TO_IMAGE_KEYS = {("model", "reconstruction_weight"), ("model", "adversarial_weight"),
                        ("model", "perceptual_weight")}
 UNPAIRED_KEYS = {("model", "cycle_weight"), ("model", "identity_weight"), ("model", "pool_size")}
+STYLEGAN2_KEYS = {("model", "r1_interval"), ("model", "pl_weight"), ("model", "pl_interval"), ("model", "style_mixing")}
 
 
 def _with(path, value):
@@ -127,6 +128,8 @@ def _with(path, value):
             raw["model"]["perceptual"] = "fashion_mnist"
     elif tuple(path) in UNPAIRED_KEYS:
         raw = {"name": "x", "model": {"family": "cyclegan"}, "data": {"dataset": "digits[label=0]|digits[label=1]"}}
+    elif tuple(path) in STYLEGAN2_KEYS:
+        raw = {"name": "x", "model": {"family": "stylegan2"}, "data": {"dataset": "digits"}}
     elif tuple(path) == ("data", "scale"):  # super-resolution pairs of a folder, for an image-to-image family
         folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_inputs", "images")
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": f"folder:{folder}", "image_size": [16, 16]}}

@@ -59,8 +59,8 @@ def tiny_fashion(tmp_path, monkeypatch):
 
 
 def test_available_and_info():
-    assert data.available() == ["digits", "digits_x2", "fashion_mnist", "fashion_mnist_edges", "fashion_mnist_x4",
-                                "grid25", "ring8"]
+    assert data.available() == ["digits", "digits_x2", "fashion_mnist", "fashion_mnist_32", "fashion_mnist_edges",
+                                "fashion_mnist_x4", "grid25", "ring8"]
     assert data.info("digits").shape == (8, 8, 1)
     assert data.info("fashion_mnist").num_examples == {"train": 60_000, "test": 10_000}
     ring = data.info("ring8")
@@ -106,6 +106,11 @@ def test_fashion_mnist_from_written_idx_files(tiny_fashion):
     assert x_test.shape == (3, 28, 28, 1) and list(y_test) == [0, 1, 2]
     xb, yb = next(iter(data.load("fashion_mnist", split="test", batch_size=2, with_labels=True)))
     assert tuple(xb.shape) == (2, 28, 28, 1) and tuple(yb.shape) == (2,)
+    # fashion_mnist_32: the same images and labels with 2 background pixels (-1) on every side
+    padded, labels = data.load_arrays("fashion_mnist_32", "train", with_labels=True)
+    assert padded.shape == (5, 32, 32, 1) and np.all(padded[:, :2] == -1.0) and np.all(padded[:, :, -2:] == -1.0)
+    np.testing.assert_array_equal(padded[:, 2:-2, 2:-2], x)
+    np.testing.assert_array_equal(labels, y)
 
 
 def test_fashion_mnist_found_in_subfolder(tmp_path, monkeypatch):

@@ -78,6 +78,20 @@ def test_unknown_extractor_and_missing_inception_weights_are_clear_errors(tmp_pa
 def test_wrong_image_shape_is_a_clear_error():
     with pytest.raises(extractors.ExtractorError, match=r"shape \(8, 8, 1\)"):
         extractors.get_extractor("digits").features(np.zeros((2, 28, 28, 1), "float32"))
+    with pytest.raises(extractors.ExtractorError, match=r"shape \(32, 32, 1\), got \(28, 28, 1\)"):
+        extractors.get_extractor("fashion_mnist_32").features(np.zeros((2, 28, 28, 1), "float32"))
+
+
+@needs_fashion
+def test_padded_fashion_mnist_is_judged_on_its_central_crop():
+    """fashion_mnist_32's judges are Fashion-MNIST's on the central 28x28: the same features as the unpadded image."""
+    assert "fashion_mnist_32" in extractors.available_extractors()
+    images = data.load_arrays("fashion_mnist", "test", limit=4)[0]
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0)
+    padded[:, 0] = 1.0  # the border is cropped away: it does not count
+    for judge in extractors.JUDGES:
+        np.testing.assert_array_equal(extractors.get_extractor("fashion_mnist_32", judge).features(padded),
+                                      extractors.get_extractor("fashion_mnist", judge).features(images))
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,11 @@ def _fashion_mnist(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return _uint8_to_unit(images), labels
 
 
+def _fashion_mnist_32(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = _fashion_mnist(split, seed)  # 2 background pixels (-1) on every side: 32x32
+    return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0), labels
+
+
 def _mixture(name: str) -> _Loader:
     return lambda split, seed: mixtures.sample(name, split, seed)
 
@@ -111,6 +116,10 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Loader]] = {
     "fashion_mnist": (
         DatasetInfo("fashion_mnist", (28, 28, 1), 10, {"train": 60_000, "test": 10_000}, "image"),
         _fashion_mnist,
+    ),
+    "fashion_mnist_32": (
+        DatasetInfo("fashion_mnist_32", (32, 32, 1), 10, {"train": 60_000, "test": 10_000}, "image"),
+        _fashion_mnist_32,
     ),
     **{
         name: (

@@ -38,6 +38,7 @@ def export_generator(
     overwrite=False,
     inputs=None,
     direction=None,
+    truncation=None,
     _output_offset=0.0,
 ):
     """Exports a generator to SavedModel and TFLite, checked against the Keras model.
@@ -97,6 +98,9 @@ def export_generator(
         direction: CycleGAN only: the generator to export, ``"a_to_b"``
             (default) or ``"b_to_a"``; its real inputs are that direction's
             source domain of the unpaired dataset.
+        truncation: StyleGAN2 only: the truncation psi baked into the
+            exported files (`ganzoo.models.style_sampling.with_truncation`;
+            None or 1: none). Recorded in the metadata as ``truncation``.
 
     Returns:
         The metadata dict also written to `out_dir/metadata.json`.
@@ -117,7 +121,8 @@ def export_generator(
     out_dir = os.path.abspath(os.fspath(out_dir))
     _check_out_dir(out_dir, overwrite=overwrite)
 
-    generator, condition = conditional.exportable(_resolve_generator(generator_or_path, direction))
+    generator = _truncated(_resolve_generator(generator_or_path, direction), truncation)
+    generator, condition = conditional.exportable(generator)
     calibration = None
     if image_in.is_image_in(generator):
         spec, output_shape = image_in.input_spec(generator)
@@ -162,6 +167,8 @@ def export_generator(
             generator, results, output_shape=output_shape,
             options=options, num_parity_latents=len(latents), tf_version=tf_version,
         )
+        if truncation is not None:
+            metadata["truncation"] = float(truncation)  # baked into every file
         with open(os.path.join(staging, "metadata.json"), "w") as file:
             json.dump(metadata, file, indent=2)
         _move_into_place(staging, out_dir, overwrite=overwrite)
@@ -207,6 +214,21 @@ def _resolve_generator(generator_or_path, direction=None):
     try:
         return loading.load_generator(generator_or_path, direction)
     except loading.ModelFileError as e:
+        raise ExportError(str(e)) from None
+
+
+def _truncated(generator, truncation):
+    """`generator` with the truncation psi baked in (StyleGAN2 generators only); as it is for None."""
+    if truncation is None:
+        return generator
+    from ganzoo.models import style_sampling
+
+    if not style_sampling.is_style_generator(generator):
+        raise ExportError(f"truncation applies to StyleGAN2 generators; {generator.name!r} is not one: "
+                          "drop the truncation.")
+    try:
+        return style_sampling.with_truncation(generator, style_sampling.check_truncation(truncation))
+    except ValueError as e:
         raise ExportError(str(e)) from None
 
 

@@ -7,7 +7,9 @@ built-in image dataset, trained by `ganzoo.metrics.train_extractor` on that
 dataset's training split, so every metric works with no network:
 
 * ``fashion_mnist``: 28x28x1 input, 10 classes;
-* ``digits``: 8x8x1 input, 10 classes.
+* ``digits``: 8x8x1 input, 10 classes;
+* ``fashion_mnist_32`` (Fashion-MNIST zero-padded to 32x32): Fashion-MNIST's
+  judges on the central 28x28 crop, the same crop for real and generated images.
 
 Every dataset has two *judges*, networks that differ in architecture, seed
 and training recipe, so that no number hangs on one network (and on the one
@@ -58,6 +60,8 @@ ACCURACY_FLOORS = {
     "digits": {"cnn": 0.97, "resnet": 0.97},
 }
 FEATURES_LAYER = "features"
+# Datasets judged by another's extractors on a central crop: (that dataset, pixels cropped per side).
+CROPPED = {"fashion_mnist_32": ("fashion_mnist", 2)}
 
 
 class ExtractorError(ValueError):
@@ -79,8 +83,8 @@ def _shipped(dataset: str, judge: str) -> bool:
 
 def available_extractors() -> list[str]:
     """Datasets with both judges shipped (a ``.keras`` file and its metadata each)."""
-    return sorted(name for name in ACCURACY_FLOORS
-                  if all(_shipped(name, judge) for judge in JUDGES))
+    shipped = {name for name in ACCURACY_FLOORS if all(_shipped(name, judge) for judge in JUDGES)}
+    return sorted(shipped | {name for name, (base, _) in CROPPED.items() if base in shipped})
 
 
 def build_classifier(input_shape: tuple[int, ...], num_classes: int, seed: int = 0,
@@ -256,6 +260,11 @@ def get_extractor(dataset: str, judge: str = "cnn") -> FeatureExtractor:
 
     if judge not in JUDGES:
         raise ExtractorError(f"unknown judge {judge!r}; choose from {', '.join(JUDGES)}")
+    if dataset in CROPPED:
+        base, crop = CROPPED[dataset]
+        judged = get_extractor(base, judge)
+        return FeatureExtractor(judged.model, judged.name, {**judged.metadata, "crop": crop},
+                                preprocess=lambda images: _cropped(images, crop, judged.input_shape), judge=judge)
     if dataset not in ACCURACY_FLOORS or not _shipped(dataset, judge):
         which = f"{judge} " if dataset in ACCURACY_FLOORS else ""
         fix = (f"train one with python -m ganzoo.metrics.train_extractor --judge {judge}"
@@ -272,6 +281,15 @@ def get_extractor(dataset: str, judge: str = "cnn") -> FeatureExtractor:
     metadata["accuracy_floor"] = ACCURACY_FLOORS[dataset][judge]
     classifier = keras.saving.load_model(stem.with_suffix(".keras"), compile=False)
     return from_classifier(classifier, f"{dataset}_{judge}", metadata, judge=judge)
+
+
+def _cropped(images, crop, shape):
+    """The central crop of an NHWC batch, checked against the extractor's input shape."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[1:] != (shape[0] + 2 * crop, shape[1] + 2 * crop, shape[2]):
+        raise ExtractorError(f"this judge takes images of shape {(shape[0] + 2 * crop, shape[1] + 2 * crop, shape[2])}"
+                             f", got {images.shape[1:]}; evaluate against the dataset the generator was trained on")
+    return images[:, crop:-crop, crop:-crop]
 
 
 def get_judges(dataset: str) -> tuple[FeatureExtractor, ...]:

@@ -2,16 +2,18 @@
 
 import difflib
 
-from ganzoo.models import cyclegan, dcgan, mlp, pix2pix, srgan
+from ganzoo.models import cyclegan, dcgan, mlp, pix2pix, srgan, stylegan2
 from ganzoo.models.base import GAN
 from ganzoo.models.cyclegan import CycleGAN
 from ganzoo.models.conditional import ConditionalGAN, build_conditional_gan
 from ganzoo.models.image_to_image import ImageToImageGAN
 from ganzoo.models.mixture import MixtureGAN, build_mixture_generator
+from ganzoo.models.stylegan2 import StyleGAN2
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
 # and build_discriminator(sample_shape, ...).
-FAMILIES = {"cyclegan": cyclegan, "dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan}
+FAMILIES = {"cyclegan": cyclegan, "dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan,
+            "stylegan2": stylegan2}
 # Families whose generator maps an image to an image: they train on paired datasets.
 IMAGE_TO_IMAGE = ("pix2pix", "srgan")
 # Families that translate between two unpaired image sets.
@@ -87,6 +89,12 @@ def build_gan(
                                      discriminator=discriminator, **gan_kwargs)
         return module.build_pix2pix(sample_shape, input_channels=input_shape[-1], generator=generator,
                                     discriminator=discriminator, **gan_kwargs)
+    if module is stylegan2:
+        if conditional is not None or num_generators != 1 or input_shape is not None:
+            raise ValueError("family 'stylegan2' is unconditional with one generator: give no conditional head, "
+                             "num_generators or input_shape.")
+        return stylegan2.build_stylegan2(sample_shape, latent_dim=latent_dim, generator=generator,
+                                         discriminator=discriminator, **gan_kwargs)
     if conditional is not None:
         if module is not dcgan or num_generators != 1:
             raise ValueError(
@@ -121,4 +129,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]
+__all__ = ["GAN", "StyleGAN2", "stylegan2", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]

@@ -95,6 +95,9 @@ def conditional_kwargs(config, info):
         weights = {key: getattr(config.model, key)
                    for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight")}
         return {"input_shape": info.input_shape, **{k: v for k, v in weights.items() if v is not None}}
+    if config.model.family == "stylegan2":  # the lazy regularisers and mixing left out take the family's defaults
+        given = {key: getattr(config.model, key) for key in ("r1_interval", "pl_weight", "pl_interval", "style_mixing")}
+        return {k: v for k, v in given.items() if v is not None}
     if config.model.conditional is None:
         return {}
     return {
