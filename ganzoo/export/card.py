@@ -65,6 +65,10 @@ def model_card(metadata: dict, folder: str, latency_text: str | None = None) -> 
         "```",
         "",
     ]
+    if os.path.isfile(os.path.join(folder, "truncation.png")):  # a StyleGAN2 entry
+        lines += ["## Truncation", "", "`truncation.png`: the same 8 latents (seed 0) at truncation psi 0.5, 0.7 and "
+                  "1.0, one row each (`gan.generate(n, seed=0, truncation=psi)`; the exported files are psi 1).", "",
+                  "![truncation sweep](truncation.png)", ""]
     report = metadata.get("metrics")
     if report:
         lines += _metrics_section(report)

@@ -40,7 +40,7 @@ import yaml
 
 from ganzoo import plots, presets
 from ganzoo.files import write_text_atomically
-from ganzoo.models import sampling
+from ganzoo.models import sampling, style_sampling
 from ganzoo.export import conditional, cycle_entry, image_entry, image_in, latency
 from ganzoo.export.card import model_card
 from ganzoo.export.errors import ExportError
@@ -121,6 +121,8 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
             samples = gan.generate(64 if classes is None else classes * classes, seed=0)
             plots.save_image_grid(samples, os.path.join(staging, "samples.png"),
                                   columns=classes)
+            if style_sampling.is_style_generator(gan.sampling_generator):  # rows of psi 0.5, 0.7, 1
+                style_sampling.truncation_picture(gan.sampling_generator, os.path.join(staging, "truncation.png"))
         if not image and dataset in extractors.available_extractors():  # (a CycleGAN is image-in)
             report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
             with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:

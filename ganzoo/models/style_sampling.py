@@ -82,3 +82,12 @@ def interpolate(generator, start, end, steps, *, truncation=1.0):
     ends = mapped(generator, np.stack([start, end]), truncation=truncation)
     t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
     return synthesize(generator, np.repeat(((1 - t) * ends[0] + t * ends[1])[:, None], num_ws, axis=1))
+
+
+def truncation_picture(generator, path, *, psis=(0.5, 0.7, 1.0), n=8, seed=0):
+    """Writes a PNG of `n` latents (seed `seed`) in one row per truncation psi, in the order of `psis`."""
+    from ganzoo import plots  # pylint: disable=import-outside-toplevel
+    from ganzoo.models import sampling  # pylint: disable=import-outside-toplevel
+
+    rows = [sampling.generate(with_truncation(generator, check_truncation(psi)), n, seed=seed) for psi in psis]
+    return plots.save_image_grid(np.concatenate(rows), path, columns=n)

@@ -217,13 +217,13 @@ class StyleGAN2(GAN):
         return (self.r1_weight > 0 and step % self.r1_interval == 0,
                 self.pl_weight > 0 and step % self.pl_interval == 0)
 
-    def ws(self, batch_size, *, training):
-        """Per-layer ws of fresh latents; in training the average of w is tracked and styles mixed."""
-        w = self.mapping(self.sample_latents(batch_size), training=training)
-        if not training:
-            return ops.repeat(w[:, None], self.num_ws, axis=1)
-        self.mean_w.track(w)
-        if not self.style_mixing:
+    def ws(self, batch_size, *, training, latents=None):
+        """Per-layer ws of fresh (or the given) latents; in training w's average is tracked and styles mixed."""
+        latents = self.sample_latents(batch_size) if latents is None else latents
+        w = self.mapping(latents, training=training)
+        if training:
+            self.mean_w.track(w)
+        if not training or not self.style_mixing:
             return ops.repeat(w[:, None], self.num_ws, axis=1)
         second = self.mapping(self.sample_latents(batch_size), training=training)
         crossover = keras.random.randint((batch_size,), 1, self.num_ws, seed=self.seed_generator)
@@ -231,10 +231,8 @@ class StyleGAN2(GAN):
         return mix_ws(w, second, ops.where(mixed, crossover, self.num_ws), self.num_ws)
 
     def fake_batch(self, batch_size, labels=None, *, training=True, latents=None):
-        """Unclipped synthesis images (training judges these); given latents: the generator's images."""
-        if latents is not None:
-            return self.generator(latents, training=training)
-        return self.synthesis(self.ws(batch_size, training=training), training=training)
+        """The synthesis network's unclipped images (what the discriminator judges, in training and validation)."""
+        return self.synthesis(self.ws(batch_size, training=training, latents=latents), training=training)
 
     def penalties(self, real, fake, judge=None):
         """None in the main update: R1 runs lazily as its own update (`r1_penalty`)."""
