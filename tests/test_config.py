@@ -8,7 +8,7 @@ import typing
 import pytest
 import yaml
 
-from ganzoo import arguments, config, config_files, models
+from ganzoo import arguments, config, config_checks, config_files, models
 
 BAD = os.path.join(os.path.dirname(__file__), "bad_configs")
 
@@ -105,7 +105,7 @@ def _bounded_keys():
                             ("srgan", "digits_x2"), ("stylegan2", "digits")):
         module = models.get_family(family)
         for role, builder in (("generator", module.build_generator), ("discriminator", module.build_discriminator)):
-            for name, hint in arguments.keyword_hints(builder, config.SET_ELSEWHERE).items():
+            for name, hint in arguments.keyword_hints(builder, config_checks.SET_ELSEWHERE).items():
                 kind, markers = _declared(hint)
                 for marker in markers:
                     if isinstance(marker, arguments.Range) and marker.maximum is not None:

@@ -32,7 +32,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganzoo import arguments, cli, config, config_files
+from ganzoo import arguments, cli, config, config_checks, config_files
 from ganzoo.training import run
 
 ZOO = config_files.zoo_config_names()
@@ -81,8 +81,8 @@ def _zoo(name):
     entry = config.load(name)
     raw = entry.to_dict()
     paths = list(_paths(raw))
-    for role, builder in config.builders(entry.model).items():
-        paths += [("model", role, keyword) for keyword in arguments.keyword_hints(builder, config.SET_ELSEWHERE)
+    for role, builder in config_checks.builders(entry.model).items():
+        paths += [("model", role, keyword) for keyword in arguments.keyword_hints(builder, config_checks.SET_ELSEWHERE)
                   if keyword not in raw["model"][role]]
     return raw, paths
 
