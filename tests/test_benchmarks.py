@@ -274,3 +274,12 @@ def test_fid_curve_tabulates_kimg_and_fits_the_trend(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "| 4 | 40 | 158.1 (31.6x) | 1.581 (31.6x) |" in output  # epoch 4: 40 000 images
     assert "kimg^-0.500" in output and "111.8 at 80 kimg" in output
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral script: run on torch")
+def test_versus_test_split_scores_models_side_by_side(capsys):
+    script = load_script("versus_test_split")
+    assert script.main(["dcgan_digits", "dcgan_digits", "--n", "60"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| dcgan_digits |")]
+    assert len(rows) == 4 and all(" | 1.000 | " in row for row in rows)  # a model against itself: ratio 1
+    assert rows[0].split(" | ")[3] == rows[2].split(" | ")[3]  # same latents, same test images: same FID
