@@ -5,10 +5,13 @@
 Reads the run's `history.json` (one FID per judge per scored epoch, on `output.metrics_n`
 samples against as many training images) and `config.yaml` (batch size and steps per epoch, for
 kimg = thousands of real images shown to the discriminator), prints a markdown table of FID and
-FID / floor per judge against kimg, and fits a power law FID = a * kimg^b per judge by least
-squares on log-log over the epochs from `--fit-from-kimg` on (default: the later half). It prints
-the fitted exponent and the FID the law gives at 2x and 4x the kimg reached: a trend, not a
-promise (GAN training can plateau or collapse; the fit says nothing about that).
+FID / floor per judge against kimg, and fits a power law to the FID's excess over its floor,
+FID - floor = a * kimg^b, per judge by least squares on log-log over the epochs from
+`--fit-from-kimg` on (default: the later half). The floor (the FID of real images against other
+real images at the same n) is what no generator can beat at that sample size, so a law for FID
+itself would extrapolate through it. It prints the fitted exponent and the FID (floor + law) at
+2x and 4x the kimg reached: a trend, not a promise (GAN training can plateau or collapse; the fit
+says nothing about that).
 """
 
 import argparse
@@ -43,9 +46,9 @@ def curve(run_dir):
     return epochs, kimg, fid, floor
 
 
-def power_law(kimg, fid):
-    """`(a, b)` of FID = a * kimg^b, least squares on log-log."""
-    b, log_a = np.polyfit(np.log(kimg), np.log(fid), 1)
+def power_law(kimg, excess):
+    """`(a, b)` of excess = a * kimg^b, least squares on log-log."""
+    b, log_a = np.polyfit(np.log(kimg), np.log(excess), 1)
     return float(np.exp(log_a)), float(b)
 
 
@@ -68,10 +71,16 @@ def main(argv=None):
         print(f"fewer than 3 scored epochs from {start:.0f} kimg: no trend fitted")
         return 0
     for j in judges:
-        a, b = power_law(kimg[fitted], fid[j][fitted])
-        ahead = ", ".join(f"{a * (m * kimg[-1]) ** b:.4g} at {m * kimg[-1]:.0f} kimg" for m in (2, 4))
-        print(f"trend {j}: FID ~ {a:.4g} * kimg^{b:.3f} over {fitted.sum()} epochs from {start:.0f} kimg; "
-              f"extrapolated {ahead}")
+        excess = fid[j] - floor[j]
+        usable = fitted & (excess > 0)
+        if usable.sum() < 3:
+            print(f"trend {j}: fewer than 3 epochs above the floor from {start:.0f} kimg: no trend fitted")
+            continue
+        a, b = power_law(kimg[usable], excess[usable])
+        last_floor = floor[j][-1]
+        ahead = ", ".join(f"{last_floor + a * (m * kimg[-1]) ** b:.4g} at {m * kimg[-1]:.0f} kimg" for m in (2, 4))
+        print(f"trend {j}: FID - floor ~ {a:.4g} * kimg^{b:.3f} over {usable.sum()} epochs from {start:.0f} kimg; "
+              f"extrapolated FID {ahead} (floor {last_floor:.4g})")
     return 0
 
 

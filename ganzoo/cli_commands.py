@@ -135,7 +135,7 @@ def interpolate(args):
                          "model); interpolate an unconditional generator.")
     start, end = sampling.latents(2, int(generator.inputs[0].shape[-1]), seed=args.seed)
     if style_sampling.is_style_generator(generator):
-        images = style_sampling.interpolate(generator, start, end, args.steps, truncation=args.truncation or 1.0)
+        images = style_sampling.interpolate(generator, start, end, args.steps, truncation=1.0 if args.truncation is None else args.truncation)
     elif args.truncation is not None:
         raise UsageError(f"--truncation applies to StyleGAN2 models; {args.model!r} is not one: drop it.")
     else:

@@ -62,7 +62,8 @@ class ModelConfig:
     d_pretrain_steps: int = _field(0, minimum=0, maximum=1_000_000)
     gradient_penalty_weight: float = _field(
         0.0, minimum=0.0, maximum=10_000.0, help="WGAN-GP weight (10 in the paper)")
-    r1_weight: float = _field(0.0, minimum=0.0, maximum=10_000.0, help="R1 gamma")
+    r1_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=10_000.0, help="R1 gamma (default: the family's, 0; stylegan2 0.01)")
     ema_decay: Optional[float] = _field(
         None, exclusive_minimum=0.0, exclusive_maximum=1.0, help="EMA of generator weights, e.g. 0.999")
     augment: Optional[Annotated[list[str], Length(maximum=16)]] = _field(
@@ -267,6 +268,3 @@ def _build(cls, raw, prefix):
             bounds = field.metadata.get("range")
             values[name] = arguments.check_value(key, raw[name], hint, (bounds,) if bounds else ())
     return cls(**values)
-
-
-# Builder arguments that other keys set: giving them under model.generator/discriminator is an error.

@@ -20,7 +20,7 @@ _FAMILY_KEYS = {
     **dict.fromkeys(("cycle_weight", "identity_weight", "pool_size"), ("the unpaired families", "UNPAIRED")),
     **dict.fromkeys(("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight"),
                     ("the image-to-image families", "IMAGE_TO_IMAGE")),
-    **dict.fromkeys(("r1_interval", "pl_weight", "pl_interval", "style_mixing"), ("the family", ("stylegan2",))),
+    **dict.fromkeys(("r1_interval", "pl_weight", "pl_interval", "style_mixing"), ("the StyleGAN2 family", ("stylegan2",))),
 }
 
 
@@ -70,11 +70,14 @@ def check_names(config):
         if getattr(model, key) is not None and model.family not in families:
             raise ConfigError(f"Key 'model.{key}' applies to {what} ({', '.join(families)}), not to "
                               f"{model.family!r}; remove it.")
-    if model.family == "stylegan2" and (model.pack != 1 or model.num_generators != 1 or model.conditional
-                                        or model.gradient_penalty_weight or model.d_steps_per_g_step != 1
-                                        or model.d_pretrain_steps or info.kind != "image"):
-        raise ConfigError("Key 'model.family' stylegan2 trains on images and takes none of pack, num_generators, "
-                          "conditional, gradient_penalty_weight, d_steps_per_g_step, d_pretrain_steps.")
+    if model.family == "stylegan2" and info.kind != "image":
+        raise ConfigError(f"Key 'model.family' stylegan2 trains on images; dataset {info.name!r} holds "
+                          f"{info.kind}: choose an image dataset, e.g. fashion_mnist_32.")
+    if model.family == "stylegan2" and (model.pack != 1 or model.num_generators != 1
+                                        or model.conditional is not None or model.gradient_penalty_weight
+                                        or model.d_steps_per_g_step != 1 or model.d_pretrain_steps):
+        raise ConfigError("Key 'model.family' stylegan2 takes none of pack, num_generators, conditional, "
+                          "gradient_penalty_weight, d_steps_per_g_step, d_pretrain_steps; remove them.")
     if model.family == "stylegan2":
         _named("data.dataset", models.stylegan2.num_layers, info.shape)
     if (model.perceptual is None) != (not model.perceptual_weight):
@@ -153,13 +156,13 @@ def _named(key, check, *args, **kwargs):
 
 def _check_discriminator(config, builder):
     """Checks the discriminator arguments that must agree with each other and with the batch size."""
-    from ganzoo.models import dcgan  # imports Keras: after the backend is chosen
+    from ganzoo.models import dcgan, stylegan2  # imports Keras: after the backend is chosen
 
     given = config.model.discriminator
     if builder is dcgan.build_discriminator:
         _named("model.discriminator", dcgan.resolve_batch_norm, given.get("batch_norm"),
                given.get("spectral_norm", False))
-    if given.get("minibatch_stddev"):
+    if given.get("minibatch_stddev") or builder is stylegan2.build_discriminator:  # StyleGAN2's D always has it
         group_size = given.get("minibatch_group_size",
                                inspect.signature(builder).parameters["minibatch_group_size"].default)
         batch = config.data.batch_size // config.model.pack  # the discriminator judges packs

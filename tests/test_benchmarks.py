@@ -264,7 +264,7 @@ def test_tensorflow_peer_runs_the_same_networks_on_keras_own_layers(monkeypatch)
 def test_fid_curve_tabulates_kimg_and_fits_the_trend(tmp_path, capsys):
     script = load_script("fid_curve")
     kimg = np.array([10.0, 20.0, 30.0, 40.0])  # epochs of 1000 steps of 10 images
-    fids = 1000.0 * kimg ** -0.5  # an exact power law: the fit must give it back
+    fids = 5.0 + 1000.0 * kimg ** -0.5  # the floor plus an exact power law: the fit must give it back
     history = {"epoch": [1, 2, 3, 4], "fid_cnn": list(fids), "fid_cnn_floor": [5.0] * 4,
                "fid_resnet": list(fids / 100), "fid_resnet_floor": [0.05] * 4, "fid_vs_floor": [1.0] * 4}
     (tmp_path / "history.json").write_text(json.dumps(history), encoding="utf-8")
@@ -272,8 +272,8 @@ def test_fid_curve_tabulates_kimg_and_fits_the_trend(tmp_path, capsys):
                                           encoding="utf-8")
     assert script.main([str(tmp_path), "--fit-from-kimg", "0"]) == 0
     output = capsys.readouterr().out
-    assert "| 4 | 40 | 158.1 (31.6x) | 1.581 (31.6x) |" in output  # epoch 4: 40 000 images
-    assert "kimg^-0.500" in output and "111.8 at 80 kimg" in output
+    assert "| 4 | 40 | 163.1 (32.6x) | 1.631 (32.6x) |" in output  # epoch 4: 40 000 images
+    assert "kimg^-0.500" in output and "116.8 at 80 kimg" in output
 
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral script: run on torch")

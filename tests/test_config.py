@@ -197,6 +197,8 @@ def test_arguments_that_must_agree_are_checked_together():
     with pytest.raises(config.ConfigError, match="data.batch_size.*minibatch_group_size.*multiple of 8"):
         config.from_dict({"name": "x", "model": {"family": "mlp", "pack": 2, "discriminator": {
             "minibatch_stddev": True}}, "data": {"dataset": "ring8", "batch_size": 12}})
+    with pytest.raises(config.ConfigError, match="data.batch_size.*minibatch_group_size.*multiple of 4"):
+        config.from_dict({"name": "x", "model": {"family": "stylegan2"}, "data": {"dataset": "digits", "batch_size": 30}})
 
 
 @pytest.mark.parametrize("name", ["../run", "a/b", "", ".hidden", "x" * 129])

@@ -133,6 +133,25 @@ def test_style_mixing_uses_the_second_w_from_the_crossover_on():
     assert np.abs(mixed - images[0]).max() > 1e-4
     with pytest.raises(ValueError, match="at most num_ws = 4"):
         model.style_mix(z[0], z[1], crossover=5)
+    with pytest.raises(ValueError, match="same shape.*got \\(2, 8\\) and \\(1, 8\\)"):
+        model.style_mix(z[0], z[1][:1], crossover=2)
+
+
+def test_lazy_updates_change_only_what_their_penalty_reaches_and_configs_keep_r1_on():
+    from ganzoo import config
+    from ganzoo.training import run
+
+    gan = run.build_from_config(config.from_dict({"name": "x", "model": {"family": "stylegan2"},
+                                                  "data": {"dataset": "digits"}}))
+    assert gan.r1_weight == 0.01  # r1_weight left out of the config: the family's default
+    logit_bias = gan.discriminator.get_layer("logit").bias
+    r1 = gan.r1_variables()
+    assert len(r1) == len(gan.discriminator.trainable_variables) - 1 and not any(v is logit_bias for v in r1)
+    torgb = [layer.bias for layer in gan.synthesis.layers if layer.name.endswith("_torgb")]
+    length = gan.path_length_variables()
+    assert len(torgb) == 2 and len(length) == len(gan.synthesis.trainable_variables) - 2
+    assert not any(v is b for v in length for b in torgb)
+    assert not any(v is m for v in length for m in gan.mapping.trainable_variables)
 
 
 def test_builders_check_their_arguments_and_size_from_the_image():
@@ -146,6 +165,11 @@ def test_builders_check_their_arguments_and_size_from_the_image():
         _tiny(style_mixing=1.5)
     residual = stylegan2.build_discriminator((16, 16, 1), base_filters=4, max_filters=8, architecture="resnet")
     assert residual.get_layer("b16_skip") is not None and residual.output.shape == (None, 1)
+    big = stylegan2.build_generator((64, 64, 3), latent_dim=8, w_dim=8, base_filters=2, max_filters=4, seed=0)
+    images = big(np.zeros((2, 8), "float32"))
+    assert images.shape == (2, 64, 64, 3)
+    logits = stylegan2.build_discriminator((64, 64, 3), base_filters=2, max_filters=4, minibatch_group_size=2)(images)
+    assert logits.shape == (2, 1)
 
 
 @ONE_BACKEND

@@ -1,6 +1,6 @@
 """The layers of StyleGAN2 (Karras et al., 2020), in backend-neutral Keras ops.
 
-* `EqualizedDense`, `EqualizedConv2D`: weights drawn from N(0, 1 / lr_multiplier)
+* `EqualizedDense`, `EqualizedConv2D`: weights drawn from a normal with standard deviation 1 / lr_multiplier
   and scaled at run time by ``lr_multiplier / sqrt(fan_in)`` (equalized learning
   rate), activations ``leaky_relu(0.2) * sqrt(2)``.
 * `StyleConv`: a synthesis layer, ``w`` -> style ``s`` (an affine layer whose bias

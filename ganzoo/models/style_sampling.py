@@ -71,6 +71,9 @@ def style_mix(generator, first, second, *, crossover, truncation=1.0):
     check_int("crossover", crossover, minimum=0)
     if crossover > num_ws:
         raise ValueError(f"`crossover` must be at most num_ws = {num_ws}, got {crossover}.")
+    if np.shape(first) != np.shape(second):
+        raise ValueError(f"`first` and `second` must be latents of the same shape (N, latent_dim), got "
+                         f"{np.shape(first)} and {np.shape(second)}.")
     first, second = (mapped(generator, z, truncation=truncation) for z in (first, second))
     return synthesize(generator, mix_ws(first, second, np.full(len(first), crossover), num_ws))
 

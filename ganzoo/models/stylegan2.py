@@ -28,12 +28,13 @@ lazy regularisers, each **its own optimizer update** on the steps it runs:
 R1 (weight ``r1_weight * r1_interval / 2``) every `r1_interval` steps
 (16) and path-length regularisation every `pl_interval` steps (4) when
 `pl_weight` > 0. So after S steps ``d_optimizer.iterations`` is
-``S + ceil(S / r1_interval)`` and ``g_optimizer.iterations`` is ``S`` plus
+``S + ceil(S / r1_interval)`` (with R1 on) and ``g_optimizer.iterations`` is ``S`` plus
 ``ceil(S / pl_interval)`` with path-length on (`lazy_updates`). Style mixing
 (probability `style_mixing`) draws a second w for the layers after a random
 crossover. EMA (`ema_decay`) and DiffAugment (`augment`) are `GAN`'s.
 """
 
+import itertools
 import math
 from typing import Annotated, Optional
 
@@ -56,7 +57,7 @@ _NOT_FOR_STYLEGAN2 = {"d_steps_per_g_step": 1, "d_pretrain_steps": 0, "gradient_
 
 
 def num_layers(image_shape):
-    """`(resolutions, num_ws)` for square images of side 2^k >= 8 (sides 8..64 are tested and trained)."""
+    """`(resolutions, num_ws)` for square images of side 2^k >= 8 (8x8 to 64x64 are built in the tests)."""
     if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[0] < 8 or \
             image_shape[0] & (image_shape[0] - 1):
         raise ValueError(f"StyleGAN2 needs square images whose side is a power of two >= 8, got "
@@ -83,7 +84,8 @@ def build_synthesis(image_shape, *, w_dim=128, base_filters=64, max_filters=256,
     resolutions, num_ws = num_layers(image_shape)
     size = image_shape[0]
     ws = keras.Input((num_ws, w_dim), name="ws")
-    seeds = iter(range(seed, seed + 10 * num_ws)) if seed is not None else iter(lambda: None, 0)
+    # Noise streams start at seed + 10 000: the GAN's latent and augmentation streams use `seed` itself.
+    seeds = itertools.count(seed + 10_000) if seed is not None else itertools.repeat(None)
     x = ConstantInput(4, _filters(4, size, base_filters, max_filters), name="const")(ws)
     images, index = None, 0
     for resolution in resolutions:
@@ -235,7 +237,7 @@ class StyleGAN2(GAN):
         return self.synthesis(self.ws(batch_size, training=training, latents=latents), training=training)
 
     def penalties(self, real, fake, judge=None):
-        """None in the main update: R1 runs lazily as its own update (`r1_penalty`)."""
+        """No penalty (0.0) in the main update: R1 runs lazily as its own update (`r1_penalty`)."""
         return 0.0
 
     def r1_penalty(self, real):
@@ -244,7 +246,7 @@ class StyleGAN2(GAN):
 
     def path_length_penalty(self, batch_size):
         """The lazy path-length update's loss (on half a batch, as the reference; w is held constant)."""
-        n = max(1, batch_size // 2)
+        n = max(1, batch_size // 2) if isinstance(batch_size, int) else ops.maximum(batch_size // 2, 1)
         ws = ops.stop_gradient(self.ws(n, training=False))
         shape = (n, *self.synthesis.outputs[0].shape[1:])
         noise = keras.random.normal(shape, seed=self.seed_generator) / math.sqrt(shape[1] * shape[2])
@@ -253,6 +255,26 @@ class StyleGAN2(GAN):
         mean = self.pl_mean + 0.01 * (ops.mean(ops.stop_gradient(lengths)) - self.pl_mean)
         self.pl_mean.assign(mean)
         return self.pl_weight * self.pl_interval * ops.mean(ops.square(lengths - mean)), {}
+
+    def r1_variables(self):
+        """What the R1 update changes: the discriminator's variables but the last layer's bias.
+
+        A constant added to the logit has no gradient with respect to the input, so R1 cannot
+        reach it; leaving it out (as the reference's optimizer skips parameters without a
+        gradient) keeps Adam from moving it with stale momentum on JAX and torch, whose
+        gradients there are zeros where TensorFlow's are None.
+        """
+        skip = getattr(self.discriminator.layers[-1], "bias", None)
+        return [v for v in self.discriminator.trainable_variables if v is not skip]
+
+    def path_length_variables(self):
+        """What the path-length update changes: the synthesis network's variables but the toRGB biases.
+
+        w is held constant (the mapping network gets no gradient) and the toRGB biases add
+        constants to the image, so neither moves the Jacobian; see `r1_variables`.
+        """
+        skip = [layer.bias for layer in self.synthesis.layers if layer.name.endswith("_torgb")]
+        return [v for v in self.synthesis.trainable_variables if not any(v is s for s in skip)]
 
     @stateless_train_step
     def train_step(self, data):
@@ -264,11 +286,11 @@ class StyleGAN2(GAN):
         d_loss, probabilities = minimize(lambda: self.discriminator_loss(real, ops.stop_gradient(fake)),
                                          d_variables, self.d_optimizer)
         if self._phase[0]:
-            minimize(lambda: self.r1_penalty(real), d_variables, self.d_optimizer)
+            minimize(lambda: self.r1_penalty(real), self.r1_variables(), self.d_optimizer)
         g_loss, _ = minimize_through(lambda samples: self.generator_loss(samples), fake, pullback, g_variables,
                                      self.g_optimizer)
         if self._phase[1]:
-            minimize(lambda: self.path_length_penalty(batch_size), g_variables, self.g_optimizer)
+            minimize(lambda: self.path_length_penalty(batch_size), self.path_length_variables(), self.g_optimizer)
         if self.ema_generator is not None:
             self.update_ema()
         self.d_loss_tracker.update_state(d_loss)
@@ -316,7 +338,10 @@ class StyleGAN2(GAN):
 
     def fit(self, x=None, *args, **kwargs):
         """`GAN.fit`; the lazy-update schedule continues from `optimizer.iterations`."""
-        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _StepCounter()]
+        if len(args) >= 5:  # callbacks given by position: fit(x, y, batch_size, epochs, verbose, callbacks)
+            args = (*args[:4], [*(args[4] or []), _StepCounter()], *args[5:])
+        else:
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _StepCounter()]
         return super().fit(x, *args, **kwargs)
 
     # -------------------------------------------------------------- sampling

@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import shutil
-import time
 
 import keras
 import yaml
@@ -64,11 +63,11 @@ def build_from_config(config, sample_shape=None):
         d_steps_per_g_step=model.d_steps_per_g_step,
         d_pretrain_steps=model.d_pretrain_steps,
         gradient_penalty_weight=model.gradient_penalty_weight,
-        r1_weight=model.r1_weight,
         ema_decay=model.ema_decay,
         augment=model.augment,
         pack=model.pack,
         num_generators=model.num_generators,
+        **({} if model.r1_weight is None else {"r1_weight": model.r1_weight}),  # left out: the family's default
         **conditional_kwargs(config, info),
         seed=config.train.seed,
         name=config.name,
