@@ -11,7 +11,8 @@ Built-in datasets (see `available`):
   10 classes, ``train`` 60 000 / ``test`` 10 000. Where the files are looked
   for (``GANZOO_DATA``, the Debian package, the Keras cache, TFDS) and the
   ``GANZOO_DATA_ONLY=1`` switch for hermetic tests are documented in
-  `ganzoo.data.idx`.
+  `ganzoo.data.idx`. ``fashion_mnist_32``: the same zero-padded to (32, 32, 1)
+  (two background pixels, -1, on every side). Loaders: `ganzoo.data.builtin`.
 * ``ring8`` and ``grid25``: 2-D Gaussian mixtures generated from ``seed``
   (kind ``"points"``, NOT rescaled to [-1, 1]; labels are mode indices);
   ``train`` 100 000 points, ``test`` 10 000. See `ganzoo.data.mixtures`.
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ganzoo.data import folder, idx, mixtures, paired_folder, pairs, tfds_source
+from ganzoo.data import builtin, folder, mixtures, paired_folder, pairs, tfds_source
 from ganzoo.data.described import DatasetInfo
 
 if TYPE_CHECKING:
@@ -62,45 +63,11 @@ __all__ = [
 
 TFDS_PREFIX = "tfds:"
 FOLDER_PREFIX = folder.PREFIX
-DIGITS_TRAIN_SIZE = 1500
-DIGITS_SPLIT_SEED = 0
-_DIGITS_COUNT = 1797
-_DIGITS_MAX = 16.0
 _TFDS_SHUFFLE_BYTES = 1 << 30
 
 
 # Each loader maps (split, seed) to float32 x and int32 labels for the split.
 _Loader = Callable[[str, int], tuple[np.ndarray, np.ndarray]]
-
-
-def _uint8_to_unit(images: np.ndarray) -> np.ndarray:
-    return (images.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
-
-
-def _digits(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    del seed  # The split is fixed by DIGITS_SPLIT_SEED; seed only shuffles.
-    # Imported here because scikit-learn adds about half a second to startup.
-    from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
-
-    bunch = load_digits()
-    images = (bunch.images / (_DIGITS_MAX / 2.0) - 1.0).astype(np.float32)[..., np.newaxis]
-    labels = bunch.target.astype(np.int32)
-    if split == "all":
-        return images, labels
-    order = np.random.RandomState(DIGITS_SPLIT_SEED).permutation(len(labels))
-    chosen = order[:DIGITS_TRAIN_SIZE] if split == "train" else order[DIGITS_TRAIN_SIZE:]
-    return images[chosen], labels[chosen]
-
-
-def _fashion_mnist(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    del seed  # Official splits; seed only shuffles.
-    images, labels = idx.fashion_mnist_arrays(split)
-    return _uint8_to_unit(images), labels
-
-
-def _fashion_mnist_32(split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = _fashion_mnist(split, seed)  # 2 background pixels (-1) on every side: 32x32
-    return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0), labels
 
 
 def _mixture(name: str) -> _Loader:
@@ -109,17 +76,18 @@ def _mixture(name: str) -> _Loader:
 
 _REGISTRY: dict[str, tuple[DatasetInfo, _Loader]] = {
     "digits": (
-        DatasetInfo("digits", (8, 8, 1), 10, {"train": DIGITS_TRAIN_SIZE, "test": _DIGITS_COUNT - DIGITS_TRAIN_SIZE,
-                                              "all": _DIGITS_COUNT}, "image"),
-        _digits,
+        DatasetInfo("digits", (8, 8, 1), 10, {"train": builtin.DIGITS_TRAIN_SIZE,
+                                              "test": builtin.DIGITS_COUNT - builtin.DIGITS_TRAIN_SIZE,
+                                              "all": builtin.DIGITS_COUNT}, "image"),
+        builtin.digits,
     ),
     "fashion_mnist": (
         DatasetInfo("fashion_mnist", (28, 28, 1), 10, {"train": 60_000, "test": 10_000}, "image"),
-        _fashion_mnist,
+        builtin.fashion_mnist,
     ),
     "fashion_mnist_32": (
         DatasetInfo("fashion_mnist_32", (32, 32, 1), 10, {"train": 60_000, "test": 10_000}, "image"),
-        _fashion_mnist_32,
+        builtin.fashion_mnist_32,
     ),
     **{
         name: (
@@ -296,18 +264,18 @@ def load_arrays(
         return unpaired.handler(name).load_arrays(name, split, limit, **options)
     if paired_folder.is_paired_folder(name):
         inputs, targets = paired_folder.load(name, split, limit=limit, **options)
-        return _uint8_to_unit(inputs), _uint8_to_unit(targets)
+        return builtin.uint8_to_unit(inputs), builtin.uint8_to_unit(targets)
     if folder.is_folder(name) and options.get("scale") is not None:
         if split != "train":
             raise DatasetError(f"dataset {name!r} has one split, 'train', not {split!r}; pass split='train'")
-        targets = _uint8_to_unit(paired_folder.super_resolution_targets(name, limit=limit, seed=seed, **options))
+        targets = builtin.uint8_to_unit(paired_folder.super_resolution_targets(name, limit=limit, seed=seed, **options))
         return pairs.downsample(targets, options["scale"]), targets
     if folder.is_folder(name):
         images, labels = folder_uint8_arrays(name, split, with_labels, limit, **options)
-        return _uint8_to_unit(images), labels
+        return builtin.uint8_to_unit(images), labels
     if _is_tfds(name):
         images, labels = tfds_source.uint8_arrays(_tfds_meta(name)[1], split, with_labels, limit)
-        return _uint8_to_unit(images), labels
+        return builtin.uint8_to_unit(images), labels
     splits = _REGISTRY[name][0].num_examples or {}
     if split not in splits:
         raise DatasetError(

@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from ganzoo import data
-from ganzoo.data import filtered, folder, paired_folder, tfds_source
+from ganzoo.data import builtin, filtered, folder, paired_folder, tfds_source
 from ganzoo.data.described import DatasetInfo
 from ganzoo.data.errors import DatasetError
 
@@ -233,7 +233,7 @@ def _fixed_size(images: list[np.ndarray], opts: folder.Options) -> np.ndarray:
         picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
         sized[i] = np.asarray(resize(picture.convert("L" if opts.channels == 1 else "RGB"), opts)).reshape(
             sized.shape[1:])
-    return data._uint8_to_unit(sized)  # pylint: disable=protected-access
+    return builtin.uint8_to_unit(sized)
 
 
 def _tfds_sides(name: str, given: dict) -> tuple[_Side, _Side]:
