@@ -54,7 +54,8 @@ test: setup data
 # rescore_entries.py re-scores every shipped entry (10 000 samples, both judges) and only prints
 # the changes; `python benchmarks/rescore_entries.py --write` rewrites the entries.
 BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py benchmarks/augmentation.py \
-	benchmarks/train_step.py benchmarks/judges.py benchmarks/rescore_entries.py benchmarks/image_to_image.py
+	benchmarks/train_step.py benchmarks/judges.py benchmarks/rescore_entries.py benchmarks/image_to_image.py \
+	benchmarks/scaling.py
 
 bench: setup data
 	@for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done

@@ -33,6 +33,10 @@ def _positive_int(text):
     return value
 
 
+def _device_count(text):
+    return "all" if text == "all" else _positive_int(text)
+
+
 def _truncation(text):
     try:
         value = float(text)
@@ -78,6 +82,10 @@ def _parser():
                        help="write TensorBoard event files to <run>/tb (sets output.tensorboard)")
     train.add_argument("--from-preset", metavar="NAME",
                        help="fine-tune: start from this preset's networks (sets train.from_preset)")
+    train.add_argument("--distribution", choices=("none", "data_parallel"),
+                       help="data_parallel: train on several devices (sets train.distribution)")
+    train.add_argument("--devices", type=_device_count, metavar="N|all",
+                       help="how many devices data_parallel uses (sets train.devices; default all)")
 
     sample = commands.add_parser("sample", help="write a grid of samples from a trained model")
     sample.add_argument("model", help="a preset name or folder, a run directory, gan.keras or generator.keras")
@@ -201,6 +209,7 @@ def main(argv=None):
 
 
 def _is_user_error(error):
+    from ganzoo.backend.distribution import DistributionError
     from ganzoo.config import ConfigError
     from ganzoo.data import DatasetError
     from ganzoo.export import ExportError
@@ -212,7 +221,8 @@ def _is_user_error(error):
     from ganzoo.translate import ImageInputError
 
     return isinstance(error, (UsageError, ConfigError, DatasetError, RunDirectoryError, ModelFileError,
-                              ExportError, ExtractorError, PresetError, SyntheticDataError, ImageInputError))
+                              ExportError, ExtractorError, PresetError, SyntheticDataError, ImageInputError,
+                              DistributionError))
 
 
 def _run(args):
@@ -281,6 +291,10 @@ def _train(args):
         train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
     if args.from_preset:
         train = dataclasses.replace(train, from_preset=args.from_preset)
+    if args.distribution:
+        train = dataclasses.replace(train, distribution=args.distribution)
+    if args.devices:
+        train = dataclasses.replace(train, devices=None if args.devices == "all" else args.devices)
     if train.from_preset:
         from ganzoo import presets
 

@@ -26,7 +26,7 @@ from typing import Annotated, Optional
 import yaml
 
 from ganzoo import arguments, config_files
-from ganzoo.arguments import LatentSize, Length, PackSize, Pattern
+from ganzoo.arguments import LatentSize, Length, OneOf, PackSize, Pattern
 
 class ConfigError(ValueError):
     """A configuration problem, described in one line."""
@@ -140,6 +140,11 @@ class TrainConfig:
         1, minimum=1, maximum=1_000_000, help="checkpoint at every N-th epoch end (and always at the last)")
     from_preset: Optional[Annotated[str, Pattern(r"[^\x00]+", "a preset name or folder")]] = _field(
         None, help="fine-tune: start from this preset's networks (name or folder; same model section)")
+    distribution: Annotated[str, OneOf("none", "data_parallel")] = _field(
+        "none", help="data_parallel: one model on several devices, each step's batch split across them "
+        "(JAX keras.distribution, TensorFlow MirroredStrategy; docs/distribution.md)")
+    devices: Optional[int] = _field(
+        None, minimum=1, maximum=65_536, help="data_parallel: how many devices (default null: all of them)")
 
 
 @dataclasses.dataclass

@@ -9,6 +9,7 @@ discriminator loss.
 import keras
 from keras import ops
 
+from ganzoo.backend import distribution
 from ganzoo.backend.gradients import input_gradients
 
 
@@ -37,7 +38,7 @@ def gradient_penalty(discriminator_fn, real, fake, *, seed=None):
     """
     shape = ops.shape(real)
     eps_shape = (shape[0],) + (1,) * (len(real.shape) - 1)
-    eps = keras.random.uniform(eps_shape, seed=seed)
+    eps = distribution.per_sample(lambda n: keras.random.uniform((n, *eps_shape[1:]), seed=seed), shape[0])
     interpolates = eps * real + (1.0 - eps) * fake
     gradients = input_gradients(discriminator_fn, interpolates)
     norms = ops.sqrt(_squared_norms(gradients) + 1e-12)

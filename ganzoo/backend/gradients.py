@@ -20,6 +20,8 @@ import functools
 
 import keras
 
+from ganzoo.backend import distribution
+
 _BACKEND = keras.backend.backend()
 
 if _BACKEND == "tensorflow":
@@ -58,7 +60,8 @@ def minimize(loss_fn, variables, optimizer):
     if _BACKEND == "tensorflow":
         with tf.GradientTape() as tape:
             loss, aux = loss_fn()
-        grads = tape.gradient(loss, variables)
+            scaled = distribution.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
         optimizer.apply(grads, variables)
         return loss, aux
     if _BACKEND == "torch":
@@ -180,7 +183,8 @@ def _loss_and_input_gradient(loss_fn, inputs):
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             loss, aux = loss_fn(inputs)
-        return (loss, aux), tape.gradient(loss, inputs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            scaled = distribution.scale_loss(loss)
+        return (loss, aux), tape.gradient(scaled, inputs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     if _BACKEND == "torch":
         inputs = inputs.detach().requires_grad_(True)
         loss, aux = loss_fn(inputs)
@@ -246,7 +250,9 @@ def input_gradients(fn, inputs):
 def stateless_train_step(step_fn):
     """Adapts `train_step(self, data) -> logs` to the backend's trainer.
 
-    On TensorFlow and PyTorch the step is returned unchanged. On JAX the
+    On PyTorch the step is returned unchanged; on TensorFlow its batch norms
+    use the global batch's statistics under a MirroredStrategy
+    (`distribution.synchronized_batch_norm`). On JAX the
     returned function has the signature `(self, state, data)` Keras' JAX
     trainer calls, and returns `(logs, new_state)`.
 
@@ -266,6 +272,13 @@ def stateless_test_step(step_fn):
 
 
 def _stateless(step_fn, groups_of):
+    if _BACKEND == "tensorflow":
+        @functools.wraps(step_fn)
+        def tf_step(self, data):
+            with distribution.synchronized_batch_norm(self):  # global statistics under replicas
+                return distribution.reducible_logs(step_fn(self, data))
+
+        return tf_step
     if _BACKEND != "jax":
         return step_fn
 

@@ -26,6 +26,8 @@ import math
 import keras
 from keras import ops
 
+from ganzoo.backend import distribution
+
 SQRT2 = math.sqrt(2.0)
 
 
@@ -158,7 +160,8 @@ class StyleConv(keras.layers.Layer):
             x = x * ops.rsqrt(power + 1e-8)[:, None, None, :]
         if self.noise:
             if training:
-                noise = keras.random.normal((ops.shape(x)[0], *x.shape[1:3], 1), seed=self.seed_generator)
+                noise = distribution.per_sample(
+                    lambda n: keras.random.normal((n, *x.shape[1:3], 1), seed=self.seed_generator), ops.shape(x)[0])
             else:
                 noise = self.noise_const[None]
             x = x + noise * self.noise_strength
@@ -216,7 +219,7 @@ class MeanW(keras.layers.Layer):
                                      trainable=False)
 
     def track(self, w):
-        mean = ops.mean(ops.stop_gradient(w), axis=0)
+        mean = distribution.global_mean(ops.mean(ops.stop_gradient(w), axis=0))
         self.w_avg.assign(mean + self.beta * (self.w_avg - mean))
 
     def truncate(self, w, psi):

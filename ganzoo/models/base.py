@@ -10,6 +10,7 @@ from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
 from ganzoo.models import ema, learning_rates, random_streams, validation
 from ganzoo.models.sampling import check_int, generate
+from ganzoo.backend import distribution
 from ganzoo.backend.gradients import (
     constant, forward, minimize, minimize_through, stateless_test_step, stateless_train_step,
 )
@@ -227,9 +228,8 @@ class GAN(keras.Model):
 
     def sample_latents(self, batch_size):
         """Draws a batch of standard normal latents from the model's seed stream."""
-        return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator
-        )
+        return distribution.per_sample(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
 
     def unpack_batch(self, data):
         """Splits a batch into `(real samples, context)`, the context passed to every hook below.
@@ -294,8 +294,8 @@ class GAN(keras.Model):
 
     def critic(self, samples, *, training):
         """The discriminator as the loss sees it: augmented, packed, then judged."""
-        if self.augmenter is not None:
-            samples = self.augmenter(samples, training=training)
+        if self.augmenter is not None:  # (under replicas: the draws of the whole batch, as on one device)
+            samples = distribution.on_global_batch(lambda x: self.augmenter(x, training=training), samples)
         return self.discriminator(pack_samples(samples, self.pack), training=training)
 
     def discriminator_loss(self, real, fake, labels=None, *, training=True):

@@ -43,6 +43,7 @@ from keras import ops
 
 from ganzoo import regularizers
 from ganzoo.arguments import Filters, GroupSize, LatentSize, OneOf, Range
+from ganzoo.backend import distribution
 from ganzoo.backend.gradients import forward, input_gradients, minimize, minimize_through, stateless_train_step
 from ganzoo.layers import MinibatchStdDev
 from ganzoo.layers.style import ConstantInput, EqualizedConv2D, EqualizedDense, MeanW, StyleConv
@@ -228,8 +229,10 @@ class StyleGAN2(GAN):
         if not training or not self.style_mixing:
             return ops.repeat(w[:, None], self.num_ws, axis=1)
         second = self.mapping(self.sample_latents(batch_size), training=training)
-        crossover = keras.random.randint((batch_size,), 1, self.num_ws, seed=self.seed_generator)
-        mixed = keras.random.uniform((batch_size,), seed=self.seed_generator) < self.style_mixing
+        crossover = distribution.per_sample(
+            lambda n: keras.random.randint((n,), 1, self.num_ws, seed=self.seed_generator), batch_size)
+        mixed = distribution.per_sample(
+            lambda n: keras.random.uniform((n,), seed=self.seed_generator), batch_size) < self.style_mixing
         return mix_ws(w, second, ops.where(mixed, crossover, self.num_ws), self.num_ws)
 
     def fake_batch(self, batch_size, labels=None, *, training=True, latents=None):
@@ -249,10 +252,11 @@ class StyleGAN2(GAN):
         n = max(1, batch_size // 2) if isinstance(batch_size, int) else ops.maximum(batch_size // 2, 1)
         ws = ops.stop_gradient(self.ws(n, training=False))
         shape = (n, *self.synthesis.outputs[0].shape[1:])
-        noise = keras.random.normal(shape, seed=self.seed_generator) / math.sqrt(shape[1] * shape[2])
+        noise = distribution.per_sample(
+            lambda k: keras.random.normal((k, *shape[1:]), seed=self.seed_generator), n) / math.sqrt(shape[1] * shape[2])
         grads = input_gradients(lambda x: self.synthesis(x, training=False) * noise, ws)
         lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
-        mean = self.pl_mean + 0.01 * (ops.mean(ops.stop_gradient(lengths)) - self.pl_mean)
+        mean = self.pl_mean + 0.01 * (distribution.global_mean(ops.mean(ops.stop_gradient(lengths))) - self.pl_mean)
         self.pl_mean.assign(mean)
         return self.pl_weight * self.pl_interval * ops.mean(ops.square(lengths - mean)), {}
 

@@ -20,7 +20,7 @@ from keras import ops
 
 from ganzoo import callbacks, data, metrics, models, plots
 from ganzoo.models import learning_rates
-from ganzoo.backend import gradients
+from ganzoo.backend import distribution, gradients
 from ganzoo.training import checkpoint, fine_tune
 
 logger = logging.getLogger(__name__)
@@ -29,9 +29,10 @@ CLASSES_FILE = "classes.json"
 RUN_FILES = ("gan.keras", "generator.keras", "history.json", "config.yaml", checkpoint.FOLDER)
 
 
-# What a resumed run may change: train longer, checkpoint more often, lower a learning rate.
+# What a resumed run may change: train longer, checkpoint more often, lower a learning rate, move to
+# more or fewer devices (the global batch, hence the update, stays the same).
 RESUME_MAY_CHANGE = ("epochs", "decay_epochs", "checkpoint_every", "checkpoint_every_epochs", "d_learning_rate",
-                     "g_learning_rate", "from_preset")
+                     "g_learning_rate", "from_preset", "distribution", "devices")
 
 
 class RunDirectoryError(ValueError):
@@ -106,8 +107,8 @@ def conditional_kwargs(config, info):
     }
 
 
-def write_run_facts(out, gan, seconds):
-    """Writes ``run.json``: how long `fit` took, where, on which backend, for how many steps."""
+def write_run_facts(out, gan, seconds, devices=1):
+    """Writes ``run.json``: how long `fit` took, where, on which backend and devices, for how many steps."""
     facts = {
         "fit_seconds": round(seconds, 1),
         "generator_steps": int(ops.convert_to_numpy(gan.g_optimizer.iterations)),
@@ -116,6 +117,7 @@ def write_run_facts(out, gan, seconds):
         "keras": keras.__version__,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "accelerator": gradients.accelerator(),
+        "devices": devices,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:
@@ -181,7 +183,23 @@ def train(config, *, force=False, resume=False, verbose="auto"):
 
     Returns:
         `(gan, history)`: the trained GAN and its per-epoch history columns.
+
+    Raises:
+        DistributionError: if ``train.distribution`` cannot run here (torch,
+            too few devices); ConfigError if the batch does not split evenly
+            over the devices.
     """
+    from ganzoo.config import ConfigError  # pylint: disable=import-outside-toplevel
+
+    with distribution.scope(config.train.distribution, config.train.devices or "all") as devices:
+        if config.data.batch_size % devices:
+            raise ConfigError(
+                f"data.batch_size {config.data.batch_size} does not split evenly over {devices} devices; "
+                f"make it a multiple of {devices} (each device takes an equal part of every batch).")
+        return _train(config, force=force, resume=resume, verbose=verbose, devices=devices)
+
+
+def _train(config, *, force, resume, verbose, devices):
     out = config.run_dir
     found = check_resumable(config, out) if resume else None
     if not resume:
@@ -276,7 +294,7 @@ def train(config, *, force=False, resume=False, verbose="auto"):
                if kept else "no checkpoint was written before it; lower the learning rates or add a "
                "regulariser (r1_weight, gradient_penalty_weight).")
         )
-    write_run_facts(out, gan, saver.fit_seconds())
+    write_run_facts(out, gan, saver.fit_seconds(), devices)
     gan.save(os.path.join(out, "gan.keras"))
     gan.sampling_generator.save(os.path.join(out, "generator.keras"))
     if info.kind == "points":
