@@ -3,9 +3,8 @@
 The devices must exist before the backend starts, hence a subprocess:
 
 * ``KERAS_BACKEND=jax|tensorflow python tests/virtual_devices.py N step OUT.npz
-  1 2 4``: for every device count, builds a tiny DCGAN (with and without
-  DiffAugment) and a tiny pix2pix
-  (same seed) inside `distribution.scope`, trains one step on the same global
+  1 2 4``: for every device count, builds tiny models of `FAMILIES` (DCGAN,
+  pix2pix; on TensorFlow also DCGAN with DiffAugment and StyleGAN2; same seed) inside `distribution.scope`, trains one step on the same global
   batch with SGD (the weight change is the gradient times the learning rate,
   free of Adam's amplification of rounding noise) and saves the logged losses
   and every weight's change to OUT.npz. (On TensorFlow give one count per
@@ -36,9 +35,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ganzoo.backend import distribution  # noqa: E402
-from ganzoo.models import GAN, dcgan, pix2pix  # noqa: E402
+from ganzoo.models import GAN, dcgan, pix2pix, stylegan2  # noqa: E402
 
-BATCH = 8
+BATCH = 16  # 4 per device on 4 devices: a whole minibatch-std group (StyleGAN2) on each
+# On JAX the step is traced once for the global batch, so the two (batch norm; image to image)
+# suffice; TensorFlow's replicas also run the per-replica draws of DiffAugment and StyleGAN2.
+FAMILIES = ("dcgan", "pix2pix") if BACKEND == "jax" else ("dcgan", "dcgan_augment", "pix2pix", "stylegan2")
 
 
 def build(family):
@@ -48,6 +50,11 @@ def build(family):
         gan = GAN(dcgan.build_generator((8, 8, 1), latent_dim=4, base_filters=4),
                   dcgan.build_discriminator((8, 8, 1), base_filters=4), latent_dim=4, seed=0, ema_decay=0.9,
                   augment=augment)
+    elif family == "stylegan2":  # lazy R1 and path length on step 0, style mixing, noise inputs, mean w
+        gan = stylegan2.build_stylegan2((8, 8, 1), latent_dim=4, r1_weight=0.1, pl_weight=2.0, style_mixing=0.5,
+                                        ema_decay=0.9, seed=0, generator={"w_dim": 4, "base_filters": 4,
+                                                                          "max_filters": 8},
+                                        discriminator={"base_filters": 4, "max_filters": 8})
     else:
         gan = pix2pix.build_pix2pix((8, 8, 1), generator={"base_filters": 4, "dropout": 0.0},
                                     discriminator={"base_filters": 4}, seed=0)
@@ -61,7 +68,7 @@ def batch(family, steps=1):
 
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (BATCH * steps, 8, 8, 1)).astype("float32")
-    examples = images if family.startswith("dcgan") else (images[:, ::-1].copy(), images)
+    examples = images if family.startswith(("dcgan", "stylegan2")) else (images[:, ::-1].copy(), images)
     return tf.data.Dataset.from_tensor_slices(examples).batch(BATCH)
 
 
@@ -93,8 +100,9 @@ if __name__ == "__main__":
             np.savez(sys.argv[3], **found)
         sys.exit(0)
     counts = [int(n) for n in sys.argv[4:]]
-    for family in ("dcgan", "dcgan_augment", "pix2pix"):
+    for family in FAMILIES:
         for devices in counts:
-            found.update(step(family, devices))
+            if devices <= 2 or family in ("dcgan", "pix2pix"):  # (the per-replica draws: on 2 devices, for time)
+                found.update(step(family, devices))
     np.savez(sys.argv[3], **found)
     print(f"wrote {len(found)} arrays for {', '.join(map(str, counts))} devices on {BACKEND}")

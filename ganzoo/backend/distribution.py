@@ -152,7 +152,9 @@ def on_global_batch(fn, x):
     context = tf.distribute.get_replica_context()
     size = tf.shape(x)[0]
     start = context.replica_id_in_sync_group * size
-    return fn(context.all_gather(x, axis=0))[start:start + size]
+    whole = tf.ensure_shape(context.all_gather(x, axis=0), [None, *x.shape[1:]])  # (the gather loses it)
+    outputs = fn(whole)[start:start + size]
+    return tf.ensure_shape(outputs, [x.shape[0], *outputs.shape[1:]])
 
 
 def global_mean(x):

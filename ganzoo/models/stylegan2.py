@@ -313,25 +313,27 @@ class StyleGAN2(GAN):
         if self.train_function is not None and not force:
             return self.train_function
         functions = {}
+        # Every phase's function is made now, not at its first step: under a JAX distribution Keras
+        # reads the variables' shardings to make one, and `fit` has taken their values out by then.
+        for phase in itertools.product((False, True), repeat=2):
+            step = type(self).train_step.__get__(self)
+
+            def phase_step(*step_args, _phase=phase, _step=step):
+                self._phase = _phase  # a new function per phase: JAX caches traces by function
+                return _step(*step_args)
+
+            saved, self.train_step = self.train_function, phase_step
+            try:
+                super(StyleGAN2, self).make_train_function(force=True)
+            finally:
+                del self.train_step
+            functions[phase], self.train_function = self.train_function, saved
 
         def dispatch(*args, **kwargs):
             if self._next_step is None:
                 self._next_step = int(ops.convert_to_numpy(self.optimizer.iterations))
             phase = self.lazy_updates(self._next_step)
             self._next_step += 1
-            if phase not in functions:
-                step = type(self).train_step.__get__(self)
-
-                def phase_step(*step_args, _phase=phase):
-                    self._phase = _phase  # a new function per phase: JAX caches traces by function
-                    return step(*step_args)
-
-                saved, self.train_step = self.train_function, phase_step
-                try:
-                    super(StyleGAN2, self).make_train_function(force=True)
-                finally:
-                    del self.train_step
-                functions[phase], self.train_function = self.train_function, saved
             self._phase = phase  # read when a function is traced (its first call)
             return functions[phase](*args, **kwargs)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from ganzoo.backend import distribution
+
 VALIDATION_SEED = 20_231_127
 
 
@@ -25,7 +27,8 @@ def test_step(model, data):
     batch_size = ops.shape(real)[0]
     latents = None  # image-to-image generators take no latents
     if model.latent_dim is not None:
-        latents = keras.random.normal((batch_size, model.latent_dim), seed=VALIDATION_SEED)
+        latents = distribution.per_sample(  # (under replicas: each its rows of the whole batch's)
+            lambda n: keras.random.normal((n, model.latent_dim), seed=VALIDATION_SEED), batch_size)
     fake = model.fake_batch(batch_size, labels, training=False, latents=latents)
     d_loss, probabilities = model.discriminator_loss(real, fake, labels, training=False)
     g_loss, _ = model.generator_loss(fake, labels, training=False)
