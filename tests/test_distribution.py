@@ -3,10 +3,11 @@
 Each backend's pass tests its own engine: JAX (keras.distribution) and
 TensorFlow (MirroredStrategy) train one step on 2 and 4 devices to the
 one-device step on the same global batch (DCGAN and pix2pix; on TensorFlow
-also DCGAN with DiffAugment and StyleGAN2, on 2 devices), and a run checkpointed on 2 devices
-resumes on 1 and on 2, and two processes on loopback (the multi-host launch
-of docs/distribution.md) train to the one-process weights; torch, which has
-no distribution in Keras 3.15, is refused in one line. The devices are made in subprocesses
+also DCGAN with DiffAugment and StyleGAN2, on 2 devices). On JAX a run
+checkpointed on 2 devices resumes on 1 and on 2; on TensorFlow two worker
+processes on loopback (the multi-host launch of docs/distribution.md) train to
+the one-process weights. Torch, which has no distribution in Keras 3.15, is
+refused in one line. The devices are made in subprocesses
 (tests/virtual_devices.py): they must exist before the backend starts.
 """
 
@@ -47,8 +48,9 @@ def _run(devices, *args, timeout=600):
 
 def _step_results(tmp_path):
     """{key: array} of tests/virtual_devices.py's one-step runs on 1, 2 and 4 devices."""
-    # JAX: one process makes 4 devices and trains on 1, 2 and 4. TensorFlow: one process per count.
-    groups = [(4, [1, 2, 4])] if BACKEND == "jax" else [(n, [n]) for n in (1, 2, 4)]
+    # JAX: one process makes 4 devices and trains on 1, 2 and 4. TensorFlow: one MirroredStrategy size per
+    # process (1 device needs none).
+    groups = [(4, [1, 2, 4])] if BACKEND == "jax" else [(2, [1, 2]), (4, [4])]
     found = {}
     for devices, counts in groups:
         out = str(tmp_path / f"step{devices}.npz")
@@ -97,7 +99,8 @@ def _tiny_config(tmp_path):
     return path
 
 
-@DISTRIBUTED
+@pytest.mark.skipif(BACKEND != "jax", reason="the resume logic has no engine code; run on JAX, whose pass is "
+                    "the shorter of the two distributed ones (it passed on TensorFlow too, during development)")
 def test_a_run_checkpointed_on_two_devices_resumes_on_one_and_on_two(tmp_path):
     config = _tiny_config(tmp_path)
     first = str(tmp_path / "two")
@@ -157,7 +160,8 @@ def _launch_environment(rank, ports):
     return {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": rank}})}
 
 
-@DISTRIBUTED
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="one engine's multi-host launch in the suite, for time: "
+                    "TensorFlow's (the JAX launch of docs/distribution.md passed this test by hand)")
 def test_two_processes_on_loopback_train_to_the_one_process_weights(tmp_path):
     alone = _run(1, "host", str(tmp_path / "alone.npz"))
     assert alone.returncode == 0, alone.stderr[-3000:]

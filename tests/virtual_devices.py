@@ -7,7 +7,7 @@ The devices must exist before the backend starts, hence a subprocess:
   pix2pix; on TensorFlow also DCGAN with DiffAugment and StyleGAN2; same seed) inside `distribution.scope`, trains one step on the same global
   batch with SGD (the weight change is the gradient times the learning rate,
   free of Adam's amplification of rounding noise) and saves the logged losses
-  and every weight's change to OUT.npz. (On TensorFlow give one count per
+  and every weight's change to OUT.npz. (On TensorFlow give one count above 1 per
   process: two MirroredStrategies of different sizes in one process number
   their collective ops alike and collide.)
 * ``python tests/virtual_devices.py N cli ARGS...``: ``ganzoo ARGS...``.
@@ -20,6 +20,7 @@ The devices must exist before the backend starts, hence a subprocess:
 import json
 import os
 import sys
+import time
 
 DEVICES = int(sys.argv[1])
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -103,6 +104,8 @@ if __name__ == "__main__":
     for family in FAMILIES:
         for devices in counts:
             if devices <= 2 or family in ("dcgan", "pix2pix"):  # (the per-replica draws: on 2 devices, for time)
+                started = time.perf_counter()
                 found.update(step(family, devices))
+                print(f"{family} on {devices}: {time.perf_counter() - started:.1f} s", flush=True)
     np.savez(sys.argv[3], **found)
     print(f"wrote {len(found)} arrays for {', '.join(map(str, counts))} devices on {BACKEND}")
