@@ -229,7 +229,9 @@ def _run(args):
     if args.command == "list":
         return _list()
     if args.command == "train":
-        return _train(args)
+        from ganzoo import cli_commands
+
+        return cli_commands.train(args)
     if args.command == "evaluate":
         from ganzoo import cli_commands
 
@@ -270,61 +272,6 @@ def _list():
     print(f"Model families: {', '.join(sorted(models.FAMILIES))}")
     print(f"Datasets: {', '.join(data.available())}, tfds:<name>, folder:PATH")
     print(f"Losses: {', '.join(losses.available())}")
-    return 0
-
-
-def _train(args):
-    import dataclasses
-
-    from ganzoo import config as config_lib
-    from ganzoo.training import run
-
-    config = config_lib.load(args.config)
-    train = config.train
-    if args.epochs:
-        if args.epochs < train.decay_epochs:
-            raise UsageError(f"--epochs {args.epochs} is fewer than the config's train.decay_epochs "
-                             f"({train.decay_epochs}); pass --epochs {train.decay_epochs} or more, or lower "
-                             "train.decay_epochs.")
-        train = dataclasses.replace(train, epochs=args.epochs)
-    if args.steps_per_epoch:
-        train = dataclasses.replace(train, steps_per_epoch=args.steps_per_epoch)
-    if args.from_preset:
-        train = dataclasses.replace(train, from_preset=args.from_preset)
-    if args.distribution:
-        train = dataclasses.replace(train, distribution=args.distribution)
-    if args.devices:
-        train = dataclasses.replace(train, devices=None if args.devices == "all" else args.devices)
-    if train.from_preset:
-        from ganzoo import presets
-
-        if presets.find_preset(train.from_preset) is None:
-            presets.from_preset(train.from_preset)  # raises PresetError, naming the folders searched
-    output = dataclasses.replace(config.output, dir=args.out) if args.out else config.output
-    if args.tensorboard:
-        output = dataclasses.replace(output, tensorboard=True)
-    config = dataclasses.replace(config, train=train, output=output)
-    if args.resume and args.force:
-        raise UsageError("--resume continues a run and --force replaces it; pass one of them.")
-    if output.tensorboard:
-        from ganzoo import tensorboard
-
-        if tensorboard.unavailable():
-            raise UsageError(tensorboard.unavailable() + ".")
-    # Check before the slow part, so a bad output path fails at once.
-    if args.resume:
-        run.check_resumable(config, config.run_dir)
-    else:
-        run.check_run_dir(config.run_dir, force=args.force)
-
-    import keras
-
-    verb = "resuming" if args.resume else "training"
-    print(f"ganzoo: {verb} {config.name} on the {keras.backend.backend()} backend -> {config.run_dir}")
-    gan, history = run.train(config, force=args.force, resume=args.resume,
-                             verbose=0 if args.quiet else "auto")
-    last = {k: round(float(v[-1]), 4) for k, v in history.items() if k != "epoch"}
-    print(f"ganzoo: done, {train.epochs} epochs; last epoch {last}; wrote {config.run_dir}")
     return 0
 
 

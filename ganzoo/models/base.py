@@ -8,7 +8,7 @@ from keras import ops
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
-from ganzoo.models import ema, learning_rates, random_streams, validation
+from ganzoo.models import ema, learning_rates, optimizers, random_streams, validation
 from ganzoo.models.sampling import check_int, generate
 from ganzoo.backend import distribution
 from ganzoo.backend.gradients import (
@@ -16,24 +16,6 @@ from ganzoo.backend.gradients import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class _SelectByOwner:
-    """Picks the discriminator's optimizer for its variables, the generator's otherwise.
-
-    Selection is by variable identity, not by path, so layer names never matter.
-    `values()` fixes the order of `MultiOptimizer.optimizers`: (d, g).
-    """
-
-    def __init__(self, d_optimizer, g_optimizer, d_variables):
-        self._optimizers = (d_optimizer, g_optimizer)
-        self._d_ids = {id(v) for v in d_variables}
-
-    def values(self):
-        return self._optimizers
-
-    def __call__(self, variable):
-        return self._optimizers[0 if id(variable) in self._d_ids else 1]
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -163,25 +145,11 @@ class GAN(keras.Model):
                 `run_eagerly` and `steps_per_execution`.
         """
         self.adversarial_loss = losses.get(loss)
-        d_optimizer = keras.optimizers.get(d_optimizer)
-        g_optimizer = keras.optimizers.get(g_optimizer)
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "d_optimizer and g_optimizer are the same object; pass two "
-                "optimizer instances so each network keeps its own state."
-            )
-        selector = _SelectByOwner(
-            d_optimizer, g_optimizer, [v for d in self.discriminators for v in d.trainable_variables]
-        )
         # One optimizer object over both, so Keras' JAX trainer threads both states.
-        super().compile(optimizer=keras.optimizers.MultiOptimizer(selector), **kwargs)
+        d_variables = [v for d in self.discriminators for v in d.trainable_variables]
+        super().compile(optimizer=optimizers.combine(d_optimizer, g_optimizer, d_variables), **kwargs)
         self.optimizer.build(self.trainable_variables)
-        self._gan_compile_config = {
-            "d_optimizer": keras.saving.serialize_keras_object(d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(g_optimizer),
-            "loss": self.adversarial_loss.name,
-            **kwargs,
-        }
+        self._gan_compile_options = {"loss": self.adversarial_loss.name, **kwargs}
 
     @property
     def discriminators(self):
@@ -199,19 +167,10 @@ class GAN(keras.Model):
         return self.optimizer.optimizers[1]
 
     def get_compile_config(self):
-        if not self.compiled:
-            return {}
-        config = dict(self._gan_compile_config)
-        for key in ("d_optimizer", "g_optimizer"):
-            optimizer = getattr(self, key)
-            config[key] = keras.saving.serialize_keras_object(optimizer)
-        return config
+        return optimizers.compile_config(self, self._gan_compile_options) if self.compiled else {}
 
     def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("d_optimizer", "g_optimizer"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
+        self.compile(**optimizers.from_compile_config(config))
 
     @property
     def metrics(self):
