@@ -154,17 +154,26 @@ def _named(key, check, *args, **kwargs):
         raise ConfigError(f"Key {key!r}: {str(e).splitlines()[0]}") from None
 
 
+def _minibatch_group(config, builder):
+    """The discriminator's minibatch-std group size, or 1 when it has no minibatch-std layer."""
+    from ganzoo.models import stylegan2  # imports Keras: after the backend is chosen
+
+    given = config.model.discriminator
+    if not (given.get("minibatch_stddev") or builder is stylegan2.build_discriminator):  # StyleGAN2's D has it
+        return 1
+    return given.get("minibatch_group_size", inspect.signature(builder).parameters["minibatch_group_size"].default)
+
+
 def _check_discriminator(config, builder):
     """Checks the discriminator arguments that must agree with each other and with the batch size."""
-    from ganzoo.models import dcgan, stylegan2  # imports Keras: after the backend is chosen
+    from ganzoo.models import dcgan  # imports Keras: after the backend is chosen
 
     given = config.model.discriminator
     if builder is dcgan.build_discriminator:
         _named("model.discriminator", dcgan.resolve_batch_norm, given.get("batch_norm"),
                given.get("spectral_norm", False))
-    if given.get("minibatch_stddev") or builder is stylegan2.build_discriminator:  # StyleGAN2's D always has it
-        group_size = given.get("minibatch_group_size",
-                               inspect.signature(builder).parameters["minibatch_group_size"].default)
+    group_size = _minibatch_group(config, builder)
+    if group_size > 1:
         batch = config.data.batch_size // config.model.pack  # the discriminator judges packs
         if batch % min(group_size, batch):
             raise ConfigError(
@@ -172,3 +181,24 @@ def _check_discriminator(config, builder):
                 f"not a multiple of 'model.discriminator.minibatch_group_size' ({group_size}); use a "
                 f"batch size that is a multiple of {group_size * config.model.pack}."
             )
+
+
+def check_replica_batch(config, replicas):
+    """Checks the part of every batch one of `replicas` TensorFlow replicas takes.
+
+    Each replica's discriminator forms its own packs and minibatch-std groups
+    from its part (on JAX the step sees one global array, and the global batch's
+    checks above suffice).
+
+    Raises:
+        ConfigError: when the part does not form whole packs and groups.
+    """
+    pack, batch = config.model.pack, config.data.batch_size
+    group = _minibatch_group(config, builders(config.model)["discriminator"])
+    part = batch // replicas
+    judged = part // pack
+    if part % pack or not judged or judged % min(group, judged):
+        raise ConfigError(
+            f"Key 'data.batch_size' ({batch}) gives each of the {replicas} TensorFlow replicas {part} "
+            f"examples, which do not form whole packs of {pack} and minibatch-std groups of {group}; use a "
+            f"batch size that is a multiple of {replicas * pack * group}, or fewer devices.")

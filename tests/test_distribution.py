@@ -11,6 +11,7 @@ refused in one line. The devices are made in subprocesses
 (tests/virtual_devices.py): they must exist before the backend starts.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -81,6 +82,9 @@ def test_data_parallel_step_equals_the_one_device_step(tmp_path):
             def other(key):
                 return found[key.replace("/1/", f"/{devices}/")]
 
+            # The run really was spread: the weights live on every device (a silent fallback to one
+            # device would pass every comparison below).
+            assert found[f"{family}/{devices}/spread"] == devices, (family, devices)
             for key in losses:
                 assert abs(other(key) - found[key]) <= TOLERANCE * abs(found[key]), (family, devices, key)
             # The gradient: every variable's change together (a systematic error shows here at once).
@@ -139,6 +143,44 @@ def test_devices_beyond_those_present_are_refused(tmp_path, capsys):
                        "--distribution", "data_parallel", "--devices", "64"])
     err = capsys.readouterr().err.strip()
     assert status == 2 and len(err.splitlines()) == 1 and "64 devices" in err, err
+
+
+def test_devices_without_a_distribution_are_refused(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    status = cli.main(["train", _tiny_config(tmp_path), "--out", out, "--devices", "2"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and "--distribution data_parallel" in err, err
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("batch, replicas, refused", [(32, 4, False), (8, 4, False), (24, 4, True), (40, 4, True)])
+def test_each_tensorflow_replica_gets_whole_minibatch_std_groups(batch, replicas, refused):
+    """StyleGAN2's discriminator groups 4 samples: a TF replica's part of 6 (24 on 4) or 10 cannot be
+    grouped; a part of 2 (8 on 4) is one smaller group (docs/distribution.md)."""
+    from ganzoo import config as config_lib, config_checks
+
+    config = config_lib.load("stylegan2_digits")
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, batch_size=batch))
+    if not refused:
+        config_checks.check_replica_batch(config, replicas)
+        return
+    with pytest.raises(config_lib.ConfigError, match=f"multiple of {4 * replicas}") as error:
+        config_checks.check_replica_batch(config, replicas)
+    assert "\n" not in str(error.value)
+
+
+@DISTRIBUTED
+@pytest.mark.parametrize("variable", ["TF_CONFIG", "KERAS_DISTRIBUTION_NUM_PROCESSES"])
+def test_a_device_count_on_several_hosts_is_refused(monkeypatch, variable):
+    from ganzoo.backend import distribution
+
+    mine = "TF_CONFIG" if BACKEND == "tensorflow" else "KERAS_DISTRIBUTION_NUM_PROCESSES"
+    if variable != mine:
+        pytest.skip(f"{variable} is the other engine's launch")
+    monkeypatch.setenv(variable, "{}" if variable == "TF_CONFIG" else "2")
+    with pytest.raises(distribution.DistributionError, match="drop --devices"):
+        with distribution.scope("data_parallel", 2):
+            pass
 
 
 def _free_ports(n):

@@ -73,6 +73,14 @@ def batch(family, steps=1):
     return tf.data.Dataset.from_tensor_slices(examples).batch(BATCH)
 
 
+def spread(variable):
+    """On how many devices `variable` lives: a JAX array's sharding, a TensorFlow mirrored variable's copies."""
+    value = variable.value
+    if BACKEND == "jax":
+        return len(value.sharding.device_set)
+    return len(getattr(value, "values", (value,)))
+
+
 def step(family, devices, kind=None, steps=1):
     kind = kind or ("data_parallel" if devices > 1 else "none")
     with distribution.scope(kind, devices):
@@ -81,6 +89,7 @@ def step(family, devices, kind=None, steps=1):
         history = gan.fit(batch(family, steps), epochs=1, verbose=0).history
         after = [keras.ops.convert_to_numpy(w) for w in gan.weights]
     results = {f"{family}/{devices}/loss/{k}": np.float64(v[-1]) for k, v in history.items()}
+    results[f"{family}/{devices}/spread"] = np.int64(spread(gan.generator.trainable_variables[0]))
     for i, (b, a) in enumerate(zip(before, after)):
         results[f"{family}/{devices}/delta/{i:03d}"] = (a.astype("float64") - b.astype("float64"))
     return results

@@ -78,10 +78,17 @@ def scope(kind="none", count="all"):
         raise DistributionError(f"unknown distribution {kind!r}; use one of {', '.join(KINDS)}.")
     if _BACKEND not in ("jax", "tensorflow"):
         raise _unsupported()
-    if _BACKEND == "tensorflow" and "TF_CONFIG" in os.environ:  # one worker of several hosts
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    elif _BACKEND == "jax" and int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1:
-        keras.distribution.initialize()  # one process of several: reads KERAS_DISTRIBUTION_*
+    several = (("TF_CONFIG" in os.environ) if _BACKEND == "tensorflow"
+               else int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1)
+    if several and count not in ("all", None):
+        raise DistributionError(
+            f"a device count ({count}) applies to one host; with "
+            f"{'TF_CONFIG' if _BACKEND == 'tensorflow' else 'KERAS_DISTRIBUTION_NUM_PROCESSES'} set every "
+            "process trains on all its devices: drop --devices (train.devices).")
+    if several and _BACKEND == "tensorflow":  # one worker of several hosts
+        strategy = _multi_worker()
+    elif several:
+        _initialize_processes()  # one process of several: reads KERAS_DISTRIBUTION_*
         strategy = keras.distribution.DataParallel(devices=jax.devices())
     else:
         found = devices()
@@ -107,6 +114,20 @@ def _mirrored(device_names):
 
 
 _STRATEGIES = {}
+
+
+def _multi_worker():
+    # Like _mirrored: one per process (TensorFlow allows one multi-worker set-up per process).
+    if "multi_worker" not in _STRATEGIES:
+        _STRATEGIES["multi_worker"] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _STRATEGIES["multi_worker"]
+
+
+def _initialize_processes():
+    # keras.distribution.initialize starts JAX's distributed runtime, which a process may start once.
+    if "processes" not in _STRATEGIES:
+        keras.distribution.initialize()
+        _STRATEGIES["processes"] = True
 
 
 def replicas():
@@ -171,11 +192,15 @@ def global_mean(x):
 def reducible_logs(logs):
     """The step's logs in a form Keras 3.15 can average over several TensorFlow workers.
 
-    Under `MultiWorkerMirroredStrategy` Keras' `fit` averages each log with
+    Under `MultiWorkerMirroredStrategy` in multi-worker mode (a TF_CONFIG of
+    several workers) Keras' `fit` averages each log with
     ``strategy.reduce("MEAN", value, axis=0)``, which fails on a scalar; a
     one-element vector averages to the same scalar. Elsewhere `logs` is returned as is.
     """
-    if replicas() == 1 or not isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+    # Keras reduces along axis 0 exactly when the strategy is in multi-worker mode (trainer.py, Keras 3.15).
+    strategy = tf.distribute.get_strategy() if replicas() > 1 else None
+    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode()):  # noqa: SLF001
         return logs
     return {key: tf.reshape(value, (1,)) for key, value in logs.items()}
 

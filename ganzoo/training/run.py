@@ -187,15 +187,23 @@ def train(config, *, force=False, resume=False, verbose="auto"):
     Raises:
         DistributionError: if ``train.distribution`` cannot run here (torch,
             too few devices); ConfigError if the batch does not split evenly
-            over the devices.
+            over the devices (on TensorFlow: into whole packs and minibatch-std
+            groups on every replica), or devices are given without a distribution.
     """
+    from ganzoo import config_checks  # pylint: disable=import-outside-toplevel
     from ganzoo.config import ConfigError  # pylint: disable=import-outside-toplevel
 
+    if config.train.devices and config.train.distribution == "none":
+        raise ConfigError(
+            f"train.devices ({config.train.devices}) applies to data-parallel training only; set "
+            "train.distribution: data_parallel (--distribution data_parallel), or drop it (--devices all).")
     with distribution.scope(config.train.distribution, config.train.devices or "all") as devices:
         if config.data.batch_size % devices:
             raise ConfigError(
                 f"data.batch_size {config.data.batch_size} does not split evenly over {devices} devices; "
                 f"make it a multiple of {devices} (each device takes an equal part of every batch).")
+        if devices > 1 and keras.backend.backend() == "tensorflow":
+            config_checks.check_replica_batch(config, devices)
         return _train(config, force=force, resume=resume, verbose=verbose, devices=devices)
 
 
