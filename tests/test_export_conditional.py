@@ -1,7 +1,7 @@
 """Export of two-input generators: conditional (`serve(z, labels)`) and MAD-GAN (`serve(z, generator)`).
 
-Runs under whichever KERAS_BACKEND pytest starts with (on JAX and PyTorch the
-conversion runs in a TensorFlow subprocess); every check compares the files
+Runs on TensorFlow (conversion in-process) and PyTorch (conversion in a
+TensorFlow subprocess, the path JAX shares, which test_export.py covers on JAX); every check compares the files
 with this process's Keras generator, with labels, at batch sizes 1, 3 and 7.
 One export of each kind is shared by the module's tests.
 """
@@ -21,6 +21,7 @@ from ganzoo.export import ExportError, entry, export_generator, latency
 from ganzoo.models import mixture, sampling
 from ganzoo.runtime import TFLiteGenerator
 
+pytestmark = pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX and torch export through the same TensorFlow worker process (ganzoo.export._worker): run on torch, and in-process on TensorFlow; JAX's export path is test_export.py's and test_stylegan2.py's")
 LATENT_DIM, NUM_CLASSES = 8, 3
 TFLITE_FILES = dict(zip(("tflite", "tflite_fp16", "tflite_dynamic", "tflite_int8"),
                         latency.TFLITE_FILES.values()))

@@ -21,6 +21,8 @@ from ganzoo.translate import ImageInputError, translate_files
 
 BACKEND = keras.backend.backend()
 ONE_BACKEND = pytest.mark.skipif(BACKEND != "torch", reason="backend-neutral path: run on torch")
+NOT_JAX = pytest.mark.skipif(BACKEND == "jax", reason="JAX and torch export through the same TensorFlow worker "
+                             "process (ganzoo.export._worker): run on torch, and in-process on TensorFlow")
 
 
 def _images(n, side, seed, channels=1):
@@ -49,6 +51,7 @@ def _p2p(seed=0):
     return _trained(model, inputs, np.tanh(-2 * inputs))
 
 
+@NOT_JAX
 def test_super_resolution_export_takes_any_size_and_runs_without_tensorflow(tmp_path):
     model = _sr()
     calibration = _images(32, 4, 2)
@@ -88,6 +91,7 @@ def test_super_resolution_export_takes_any_size_and_runs_without_tensorflow(tmp_
         assert np.abs(outputs["generator_int8.tflite" + key] - expected).mean() < 0.1
 
 
+@NOT_JAX
 def test_pix2pix_export_is_checked_on_real_inputs(tmp_path):
     model = _p2p()
     metadata = export_generator(model, tmp_path / "p2p", inputs=_images(20, 8, 5),

@@ -140,11 +140,17 @@ def test_cli_samples_a_shipped_preset_by_name(tmp_path, monkeypatch):
         assert grid.size[0] > 8 * 28 and grid.size[1] > 8 * 28
 
 
+NOT_JAX = pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX and torch export through the same "
+                             "TensorFlow worker process (ganzoo.export._worker): run on torch, and in-process "
+                             "on TensorFlow")
+
+
 @pytest.fixture(scope="module")
 def digits_run(train_tiny_run):
     return train_tiny_run("dcgan_digits")
 
 
+@NOT_JAX
 def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp_path):
     out = tmp_path / "exported" / "dcgan_digits"
     metadata = entry.build_entry(digits_run, out, n_eval=100, latency_rounds=3, verbose=0)
@@ -175,6 +181,7 @@ def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp
         entry.build_entry(digits_run, out, verbose=0)
 
 
+@NOT_JAX
 def test_cli_sample_and_export_accept_presets_and_refuse_bad_input(digits_run, tmp_path, capsys,
                                                                    monkeypatch):
     monkeypatch.setenv(presets.ENV_DIR, str(tmp_path / "presets"))
