@@ -188,6 +188,7 @@ def main(argv=None):
         memory.keep_freed_memory()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # ganzoo's progress, not tf.distribute's INFO lines
     from ganzoo.training.checkpoint import TrainingDiverged
 
     try:

@@ -169,6 +169,21 @@ def test_each_tensorflow_replica_gets_whole_minibatch_std_groups(batch, replicas
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="only TensorFlow's replicas run the step on their own parts")
+def test_ganzoo_train_refuses_replica_parts_without_whole_groups(tmp_path):
+    from ganzoo import config as config_lib
+
+    raw = config_lib.load("stylegan2_digits").to_dict()
+    raw["data"]["batch_size"] = 12  # whole groups of 4 globally; parts of 6 on 2 replicas
+    path, out = str(tmp_path / "sg2.yaml"), str(tmp_path / "run")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(raw, f)
+    done = _run(2, "cli", "train", path, "--out", out, "--distribution", "data_parallel")
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1 and "multiple of 8" in err[0], done.stderr[-2000:]
+    assert not os.path.exists(out)
+
+
 @DISTRIBUTED
 @pytest.mark.parametrize("variable", ["TF_CONFIG", "KERAS_DISTRIBUTION_NUM_PROCESSES"])
 def test_a_device_count_on_several_hosts_is_refused(monkeypatch, variable):

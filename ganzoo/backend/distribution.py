@@ -105,6 +105,15 @@ def scope(kind="none", count="all"):
                else len(strategy.device_mesh.devices.flatten()))
 
 
+def splits_the_step(devices):
+    """Whether each of `devices` replicas runs the train step on its own part of the batch.
+
+    True under TensorFlow's MirroredStrategy (so each part must form whole packs and
+    minibatch-std groups); JAX traces one step over the global batch.
+    """
+    return devices > 1 and _BACKEND == "tensorflow"
+
+
 def _mirrored(device_names):
     # One strategy per device set and process: each new MirroredStrategy numbers its collective
     # ops from the start again, and two models trained under two strategies would collide.

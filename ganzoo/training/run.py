@@ -202,7 +202,7 @@ def train(config, *, force=False, resume=False, verbose="auto"):
             raise ConfigError(
                 f"data.batch_size {config.data.batch_size} does not split evenly over {devices} devices; "
                 f"make it a multiple of {devices} (each device takes an equal part of every batch).")
-        if devices > 1 and keras.backend.backend() == "tensorflow":
+        if distribution.splits_the_step(devices):
             config_checks.check_replica_batch(config, devices)
         return _train(config, force=force, resume=resume, verbose=verbose, devices=devices)
 
