@@ -81,9 +81,9 @@ def spread(variable):
     return len(getattr(value, "values", (value,)))
 
 
-def step(family, devices, kind=None, steps=1):
+def step(family, devices, kind=None, steps=1, count=None):
     kind = kind or ("data_parallel" if devices > 1 else "none")
-    with distribution.scope(kind, devices):
+    with distribution.scope(kind, count or devices):
         gan = build(family)
         before = [keras.ops.convert_to_numpy(w) for w in gan.weights]
         history = gan.fit(batch(family, steps), epochs=1, verbose=0).history
@@ -103,7 +103,8 @@ if __name__ == "__main__":
     found = {}
     if sys.argv[2] == "host":  # one process of KERAS_DISTRIBUTION_NUM_PROCESSES, or alone without it
         several = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1 or "TF_CONFIG" in os.environ
-        found = step("dcgan", 1, kind="data_parallel" if several else "none", steps=2)
+        # Each of several processes trains on all its devices (one here): a count is for one host only.
+        found = step("dcgan", 1, kind="data_parallel" if several else "none", steps=2, count="all")
         rank = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID") or (
             json.loads(os.environ["TF_CONFIG"])["task"]["index"] if "TF_CONFIG" in os.environ else 0)
         if int(rank) == 0:
