@@ -16,6 +16,11 @@ from ganzoo.runtime import TFLiteTranslator           # image-in: pix2pix, SRRes
 
 sr = TFLiteTranslator("exported/srresnet_fashion_mnist_x4/generator.tflite")
 large = sr.upscale(small)   # NHWC in [-1, 1], any height and width: the file is resized per call
+
+from ganzoo.runtime import TFLiteScorer               # anomaly scorers (GANomaly, f-AnoGAN)
+
+scorer = TFLiteScorer("exported/ganomaly_fashion_mnist_sneaker/scorer/scorer.tflite")
+scores, flags = scorer.score(images), scorer.flag(images)   # the threshold saved with the export
 ```
 
 Files are run through their `serve` signature, by input and output name
@@ -26,6 +31,7 @@ Keep it that way: it is tested in a process where `import tensorflow` and
 """
 
 import json
+import os
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -37,6 +43,7 @@ SIGNATURE = "serve"
 LATENT_INPUT = "z"
 IMAGE_INPUT = "images"
 OUTPUT = "images"
+SCORES = "scores"  # a scorer's output: one anomaly score per image
 # TFLite metadata entry of a two-input file: JSON {"name", "num_values", ...} of its integer input.
 CONDITION_METADATA = "ganzoo_condition"
 
@@ -217,6 +224,71 @@ class TFLiteTranslator:
     def upscale(self, images, batch_size=64):
         """`translate` for super-resolution files: images of any size -> larger images."""
         return self.translate(images, batch_size=batch_size)
+
+
+class TFLiteScorer:
+    """An anomaly scorer exported by `ganzoo.export.export_scorer`, run with LiteRT.
+
+    The file's `serve` signature maps `images` (float32 NHWC in [-1, 1], the
+    training images' shape) to `scores` (float32, one per image, higher =
+    more anomalous). The threshold saved beside the file (the export's
+    ``metadata.json``, key ``threshold``) is read when present, so `flag` works
+    as the Keras model's does.
+
+    Args:
+        path: Path of the `.tflite` file.
+        threshold: Flagging threshold; None reads the export's ``metadata.json``.
+        num_threads: Threads for the interpreter; None lets LiteRT choose.
+    """
+
+    def __init__(self, path, *, threshold=None, num_threads=None):
+        self.path = str(path)
+        _, self._runner = _open(self.path, num_threads)
+        inputs, outputs = self._runner.get_input_details(), self._runner.get_output_details()
+        if list(inputs) != [IMAGE_INPUT] or list(outputs) != [SCORES]:
+            raise ValueError(f"{self.path!r}'s {SIGNATURE!r} signature maps {sorted(inputs)} to {sorted(outputs)}; "
+                             f"a scorer maps {IMAGE_INPUT!r} to {SCORES!r} (give a scorer*.tflite file).")
+        self._input, self._output = inputs[IMAGE_INPUT], outputs[SCORES]
+        if threshold is None:
+            threshold = _saved_threshold(self.path)
+        self.threshold = None if threshold is None else float(threshold)
+
+    @property
+    def input_shape(self):
+        """Shape of one input image."""
+        return tuple(int(d) for d in self._input["shape_signature"][1:])
+
+    def __call__(self, images):
+        """Scores one batch of images `(batch,) + input_shape`."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 4 or images.shape[0] < 1 or images.shape[1:] != self.input_shape:
+            raise ValueError(f"this scorer takes images of shape (batch,) + {self.input_shape} with batch >= 1, "
+                             f"got {images.shape}; resize or convert them to that shape first.")
+        return _from_output(self._runner(**{IMAGE_INPUT: _to_input(images, self._input)})[SCORES], self._output)
+
+    def score(self, images, batch_size=64):
+        """Anomaly scores of images `(n,) + input_shape`, `batch_size` at a time."""
+        _check_count("batch_size", batch_size)
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 4 or len(images) == 0:
+            raise ValueError(f"Expected a non-empty batch of images (n, height, width, channels), got {images.shape}.")
+        return np.concatenate([self(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+
+    def flag(self, images, batch_size=64):
+        """Whether each image scores above the threshold (a bool array)."""
+        if self.threshold is None:
+            raise ValueError(f"no threshold for {self.path!r}: its export has none (calibrate the model before "
+                             "exporting it) and none was given (TFLiteScorer(path, threshold=...)).")
+        return self.score(images, batch_size) > self.threshold
+
+
+def _saved_threshold(path):
+    """The ``threshold`` of the ``metadata.json`` beside `path`, or None."""
+    metadata = os.path.join(os.path.dirname(os.path.abspath(path)), "metadata.json")
+    if not os.path.isfile(metadata):
+        return None
+    with open(metadata, encoding="utf-8") as f:
+        return json.load(f).get("threshold")
 
 
 def _open(path, num_threads):

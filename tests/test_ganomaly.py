@@ -1,5 +1,7 @@
 """GANomaly through the conformance suite; its scores rank anomalies first; threshold, saving, bad input."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -116,3 +118,40 @@ def test_bad_input_is_refused_in_one_line(trained):
         ganomaly.GANomaly(keras.Sequential([keras.Input(SHAPE), keras.layers.Identity()]), trained.discriminator)
     with pytest.raises(ValueError, match="normal images"):
         trained.fit(_normal(8, 0), _normal(8, 0), epochs=1, verbose=0)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX and torch export through the same TensorFlow "
+                    "worker process: run on torch, and in-process on TensorFlow")
+def test_scorer_exports_with_parity_and_scores_without_tensorflow(trained, tmp_path):
+    from export_helpers import run_without_tensorflow_and_keras
+    from ganzoo.export import ExportError, export_scorer
+
+    trained.calibrate(_normal(200, 5), fpr=0.1)
+    metadata = export_scorer(trained, tmp_path / "scorer", inputs=_normal(64, 8), num_calibration=64)
+    assert metadata["output"]["name"] == "scores" and metadata["threshold"] == trained.threshold
+    for name in ("saved_model", "tflite"):
+        assert metadata["formats"][name]["parity"]["max_abs_error"] <= 1e-4
+    assert sorted(os.listdir(tmp_path / "scorer")) == ["metadata.json", "saved_model", "scorer.tflite",
+                                                      "scorer_dynamic.tflite", "scorer_fp16.tflite",
+                                                      "scorer_int8.tflite"]
+    images = np.concatenate([_normal(5, 9), _anomalous(5, 9)])
+    np.save(tmp_path / "images.npy", images)
+    completed = run_without_tensorflow_and_keras(
+        """
+        import sys
+        import numpy as np
+        from ganzoo.runtime import TFLiteScorer
+
+        scorer = TFLiteScorer(sys.argv[1] + "/scorer/scorer.tflite")
+        images = np.load(sys.argv[1] + "/images.npy")
+        np.save(sys.argv[1] + "/scores.npy", scorer.score(images, batch_size=3))
+        np.save(sys.argv[1] + "/flags.npy", scorer.flag(images))
+        print([m for m in ("tensorflow", "keras") if m in sys.modules])
+        """, tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+    np.testing.assert_allclose(np.load(tmp_path / "scores.npy"), trained.score(images), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(np.load(tmp_path / "flags.npy"), trained.flag(images))
+    with pytest.raises(ExportError, match="has no anomaly scorer"):
+        export_scorer(trained.generator, tmp_path / "not_a_scorer", inputs=_normal(4, 0))
+    assert not (tmp_path / "not_a_scorer").exists()

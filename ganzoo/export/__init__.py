@@ -14,5 +14,6 @@ which needs only NumPy and ai-edge-litert.
 
 from ganzoo.export.errors import ExportError
 from ganzoo.export.generator import FORMATS, export_generator
+from ganzoo.export.scorer import export_scorer
 
-__all__ = ["FORMATS", "ExportError", "export_generator"]
+__all__ = ["FORMATS", "ExportError", "export_generator", "export_scorer"]

@@ -16,7 +16,9 @@ An image-in generator (`ganzoo.export.image_in`) has one input, `images`
 (float32 `[batch, height, width, channels]`, height and width `None` for a
 fully convolutional one): its parity inputs and int8 calibration samples are
 real images, given by the caller, and its TFLite files run through
-`ganzoo.runtime.TFLiteTranslator`.
+`ganzoo.runtime.TFLiteTranslator`. A scorer (`ganzoo.export.scorer`: images to one
+anomaly score each) is an image-in model whose output is `scores` (float32 `[batch]`);
+its files are `scorer*.tflite` and run through `ganzoo.runtime.TFLiteScorer`.
 """
 
 import json
@@ -31,7 +33,7 @@ import tensorflow as tf
 from ganzoo.export.errors import ExportError, one_line
 from ganzoo.labels import cycled
 from ganzoo.models import sampling
-from ganzoo.runtime import CONDITION_METADATA, TFLiteGenerator, TFLiteTranslator
+from ganzoo.runtime import CONDITION_METADATA, SCORES, TFLiteGenerator, TFLiteScorer, TFLiteTranslator
 
 SIGNATURE = "serve"
 INPUT_NAME = "z"
@@ -116,7 +118,10 @@ def write_artifacts(
             Keras outputs, or an export yields non-finite values.
     """
     input_spec = input_spec or {"name": INPUT_NAME, "shape": [None, int(latents.shape[1])]}
-    runtime = TFLiteGenerator if input_spec["name"] == INPUT_NAME else TFLiteTranslator
+    output_name = input_spec.get("output", OUTPUT_NAME)
+    runtime = (TFLiteScorer if output_name == SCORES else
+               TFLiteGenerator if input_spec["name"] == INPUT_NAME else TFLiteTranslator)
+    files = tflite_files(output_name)
     expected = uint8_pixels(reference) if uint8_output else reference
     limit = UINT8_TOLERANCE if uint8_output else tolerance
     scratch = None if "saved_model" in formats else tempfile.mkdtemp(prefix="ganzoo-savedmodel-")
@@ -133,9 +138,10 @@ def write_artifacts(
             uint8_output=uint8_output, output_offset=output_offset,
         )
         if "saved_model" in formats:
-            check("saved_model", saved_model, _saved_model_runner(saved_model, input_spec["name"], condition))
-        for fmt in (f for f in TFLITE_FILES if f in formats):
-            path = os.path.join(directory, TFLITE_FILES[fmt])
+            check("saved_model", saved_model,
+                  _saved_model_runner(saved_model, input_spec["name"], condition, output_name))
+        for fmt in (f for f in files if f in formats):
+            path = os.path.join(directory, files[fmt])
             with open(path, "wb") as file:
                 file.write(
                     _tflite_bytes(
@@ -148,6 +154,12 @@ def write_artifacts(
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     return results
+
+
+def tflite_files(output_name=OUTPUT_NAME):
+    """`{format: file name}`: ``generator*.tflite``, or ``scorer*.tflite`` for a scorer's `scores` output."""
+    stem = "scorer" if output_name == SCORES else "generator"
+    return {fmt: name.replace("generator", stem, 1) for fmt, name in TFLITE_FILES.items()}
 
 
 def uint8_pixels(images):
@@ -179,7 +191,7 @@ def _write_saved_model(generator, path, *, input_spec, condition, uint8_output, 
             # leaves (x + 1) three levels and the images garbage.
             pixels = tf.clip_by_value(tf.round(images * 127.5 + 127.5), 0.0, 255.0)
             images = tf.cast(pixels, tf.uint8)
-        return {OUTPUT_NAME: images}
+        return {input_spec.get("output", OUTPUT_NAME): images}
 
     # The signature's input names are the TensorSpecs' names.
     specs = [tf.TensorSpec(input_spec["shape"], tf.float32, name=input_spec["name"])]
@@ -194,15 +206,15 @@ def _write_saved_model(generator, path, *, input_spec, condition, uint8_output, 
         raise ExportError(f"Writing the SavedModel failed: {one_line(e)}") from None
 
 
-def _saved_model_runner(path, input_name, condition):
-    """`run(z[, labels])` (or `run(images)`) of the SavedModel's signature, by input name."""
+def _saved_model_runner(path, input_name, condition, output_name=OUTPUT_NAME):
+    """`run(z[, labels])` (or `run(images)`) of the SavedModel's signature, by input and output name."""
     serve = tf.saved_model.load(path).signatures[SIGNATURE]
 
     def run(z, labels=None):
         feeds = {input_name: tf.constant(z)}
         if labels is not None:
             feeds[condition["name"]] = tf.constant(labels, tf.int32)
-        return serve(**feeds)[OUTPUT_NAME].numpy()
+        return serve(**feeds)[output_name].numpy()
 
     return run
 

@@ -329,7 +329,7 @@ def _metadata(generator, results, *, output_shape, options, num_parity_latents, 
         "input": spec,
         "condition": options["condition"],
         "output": {
-            "name": "images",
+            "name": spec.get("output", "images"),
             "dtype": "uint8" if uint8_output else "float32",
             "shape": [None, *output_shape],
             "transform": "round((x + 1) * 127.5) clipped to [0, 255]" if uint8_output else None,

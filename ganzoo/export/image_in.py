@@ -28,12 +28,19 @@ def is_image_in(generator):
 
 
 def input_spec(generator):
-    """`({"name", "dtype", "shape"}, output_shape)` of an image-in generator's export."""
+    """`({"name", "dtype", "shape"[, "output"]}, output_shape)` of an image-in generator's export.
+
+    A scorer (images to one number each, `ganzoo.export.scorer`) gets ``"output": "scores"``.
+    """
     shape, output_shape = generator.input_shape, generator.output_shape
-    if not isinstance(output_shape, tuple) or len(output_shape) != 4 or not isinstance(shape[3], int):
+    if not isinstance(output_shape, tuple) or len(output_shape) not in (1, 4) or not isinstance(shape[3], int):
         raise ExportError(f"Export needs a generator from images (batch, height, width, channels) to "
-                          f"images; {generator.name!r} maps {shape} to {output_shape}.")
-    return {"name": INPUT_NAME, "dtype": "float32", "shape": [None, *shape[1:]]}, tuple(output_shape[1:])
+                          f"images (or a scorer, to one score each); {generator.name!r} maps {shape} to "
+                          f"{output_shape}.")
+    spec = {"name": INPUT_NAME, "dtype": "float32", "shape": [None, *shape[1:]]}
+    if len(output_shape) == 1:
+        spec["output"] = "scores"
+    return spec, tuple(output_shape[1:])
 
 
 def real_inputs(inputs, model_or_path, *, num_parity, num_calibration, direction=None):

@@ -2,7 +2,7 @@
 
 import difflib
 
-from ganzoo.models import cyclegan, dcgan, ganomaly, mlp, pix2pix, srgan, stylegan2
+from ganzoo.models import cyclegan, dcgan, fanogan, ganomaly, mlp, pix2pix, srgan, stylegan2
 from ganzoo.models.base import GAN
 from ganzoo.models.cyclegan import CycleGAN
 from ganzoo.models.ganomaly import GANomaly
@@ -130,4 +130,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "GANomaly", "ganomaly", "StyleGAN2", "stylegan2", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]
+__all__ = ["GAN", "GANomaly", "ganomaly", "fanogan", "StyleGAN2", "stylegan2", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]

@@ -9,7 +9,7 @@ import yaml
 
 from ganzoo import presets
 
-__all__ = ["ModelFileError", "load_generator", "trained_dataset"]
+__all__ = ["ModelFileError", "load_generator", "load_whole", "trained_dataset"]
 
 
 class ModelFileError(ValueError):
@@ -23,24 +23,29 @@ def load_generator(model_or_path, direction=None):
     """The sampling generator of a GAN, a model, a preset, a run directory or a ``.keras`` file.
 
     A CycleGAN gives the generator of `direction` (``"a_to_b"``, the default,
-    or ``"b_to_a"``); `direction` applies to nothing else. Another GAN gives its `sampling_generator` (the EMA copy when it keeps one); a
-    preset name or folder is loaded with `ganzoo.from_preset`; a run directory means its ``gan.keras``; a ``.keras`` file is loaded with
-    ``safe_mode=True`` (no arbitrary code) and may hold a GAN or a bare
-    generator.
+    or ``"b_to_a"``); `direction` applies to nothing else. Another GAN gives its
+    `sampling_generator` (the EMA copy when it keeps one); paths are read as
+    `load_whole` reads them.
 
     Raises:
         ModelFileError: When the path is missing or not a loadable model.
     """
-    from ganzoo.models.base import GAN  # pylint: disable=import-outside-toplevel
+    return _direction(load_whole(model_or_path), direction)
 
-    if isinstance(model_or_path, GAN):
-        return _direction(model_or_path, direction)
+
+def load_whole(model_or_path):
+    """The model itself: a model as given; a preset name or folder loaded with `ganzoo.from_preset`; a run
+    directory's ``gan.keras``; a ``.keras`` file loaded with ``safe_mode=True`` (no arbitrary code).
+
+    Raises:
+        ModelFileError: When the path is missing or not a loadable model.
+    """
     if isinstance(model_or_path, keras.Model):
-        return _direction(model_or_path, direction)
+        return model_or_path
     path = os.fspath(model_or_path)
     preset = presets.find_preset(path)
     if preset is not None:
-        return _direction(presets.from_preset(preset), direction)
+        return presets.from_preset(preset)
     if os.path.isdir(path):
         path = os.path.join(path, "gan.keras")
     if not os.path.isfile(path):
@@ -50,7 +55,7 @@ def load_generator(model_or_path, direction=None):
             ".keras file"
         )
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - any loading failure means a bad file
         if "safe_mode" in str(e):
             raise ModelFileError(
@@ -61,7 +66,6 @@ def load_generator(model_or_path, direction=None):
             f"cannot load {path!r} as a Keras model ({type(e).__name__}); give a gan.keras or "
             "generator.keras written by ganzoo"
         ) from None
-    return _direction(model, direction)
 
 
 def _direction(model, direction):
