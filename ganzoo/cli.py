@@ -116,6 +116,15 @@ def _parser():
     translate.add_argument("--force", action="store_true", help="replace a non-empty --out")
     translate.add_argument("--direction", help="CycleGAN models: a_to_b (default) or b_to_a")
 
+    score = commands.add_parser(
+        "score", help="anomaly scores of an image file or a folder of images (GANomaly, f-AnoGAN), as a CSV")
+    score.add_argument("model", help="a preset name or folder, a run directory or the scorer's .keras file")
+    score.add_argument("input", help="an image file or a folder of images (png, jpg, bmp, gif)")
+    score.add_argument("--out", required=True, help="CSV file to write: file, score, flagged (one row per image)")
+    score.add_argument("--kind", help="which score (default: the model's): GANomaly latent or reconstruction; "
+                                      "f-AnoGAN izif, image or features")
+    score.add_argument("--force", action="store_true", help="replace an existing --out file")
+
     augment = commands.add_parser(
         "augment", help="write a labelled synthetic dataset (one folder per class) from a conditional model"
     )
@@ -164,7 +173,7 @@ def _parser():
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     # The backend flag also works after the command (`ganzoo train X --backend jax`).
-    for sub in (train, sample, interpolate, translate, augment, evaluate, export):
+    for sub in (train, sample, interpolate, translate, score, augment, evaluate, export):
         sub.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -250,6 +259,10 @@ def _run(args):
         return cli_commands.export(args)
     if args.command == "augment":
         return _augment(args)
+    if args.command == "score":
+        from ganzoo import cli_commands
+
+        return cli_commands.score(args)
     if args.command == "interpolate":
         from ganzoo import cli_commands
 

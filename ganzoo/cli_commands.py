@@ -4,6 +4,8 @@ parses and dispatches)."""
 import json
 import os
 
+import numpy as np
+
 from ganzoo.cli import FORMATS, UsageError
 
 
@@ -93,11 +95,22 @@ def export(args):
         print(f"ganzoo: wrote zoo entry {metadata['name']} to {args.out}")
         return 0
 
-    from ganzoo.export import export_generator
+    from ganzoo.export import export_generator, export_scorer
+    from ganzoo.models import loading
 
-    metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
-                                overwrite=args.force, inputs=args.inputs, direction=args.direction,
-                                truncation=args.truncation)
+    model = loading.load_whole(args.model)
+    if callable(getattr(model, "scorer_model", None)):  # an anomaly scorer: images in, scores out
+        if args.uint8 or args.direction or args.truncation:
+            raise UsageError("an anomaly scorer exports images -> scores; drop --uint8, --direction and --truncation.")
+        inputs = args.inputs or loading.trained_dataset(args.model)
+        if inputs is None:
+            raise UsageError("a scorer's export is checked and int8-calibrated on real normal images, and this "
+                             "one's dataset is not known; pass --inputs DATASET, e.g. 'fashion_mnist[label=7]'.")
+        metadata = export_scorer(model, args.out, inputs=inputs, formats=formats, overwrite=args.force)
+    else:
+        metadata = export_generator(args.model, args.out, formats=formats, uint8_output=args.uint8,
+                                    overwrite=args.force, inputs=args.inputs, direction=args.direction,
+                                    truncation=args.truncation)
     for name, facts in metadata["formats"].items():
         parity = facts["parity"]
         print(f"  {facts['path']:<28} {facts['size_bytes'] / 1024:>8.0f} KiB  max abs error "
@@ -109,6 +122,45 @@ def export(args):
           f"{metadata['signature']!r} takes {inputs}")
     return 0
 
+
+
+def score(args):
+    """Scores an image file or a folder's images with an anomaly scorer; writes file, score, flagged per image."""
+    import csv
+    import tempfile
+
+    from ganzoo.export.scorer import scorer_of
+    from ganzoo.translate import read_images
+
+    if os.path.exists(args.out) and (os.path.isdir(args.out) or not args.force):
+        raise UsageError(f"--out {args.out!r} already exists; pass --force to replace the file or name a new one.")
+    model = scorer_of(args.model)
+    paths, images = read_images(args.input, shape=model.image_shape)
+    try:
+        scores = model.score(images, kind=args.kind)
+    except ValueError as e:  # an unknown --kind
+        raise UsageError(str(e)) from None
+    threshold = model.threshold
+    folder = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(folder, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=".scores-", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "score", "flagged"])
+            for path, value in zip(paths, scores):
+                writer.writerow([os.path.basename(path), f"{value:.6g}",
+                                 "" if threshold is None else int(value > threshold)])
+        os.replace(staging, args.out)
+    finally:
+        if os.path.exists(staging):
+            os.remove(staging)
+    flagged = ("no threshold saved (calibrate the model to flag)" if threshold is None else
+               f"{int(np.sum(scores > threshold))} flagged above {threshold:.4g} (chosen for a "
+               f"{model.threshold_fpr:.0%} false-positive rate on normal images)")
+    print(f"ganzoo: scored {len(scores)} image(s) with {model.name} ({args.kind or model.score_kind}); "
+          f"{flagged}; wrote {args.out}")
+    return 0
 
 
 def interpolate(args):

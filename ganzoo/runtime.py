@@ -215,11 +215,7 @@ class TFLiteTranslator:
 
     def translate(self, images, batch_size=64):
         """Maps images `(n,) + input_shape` to output images, `batch_size` at a time."""
-        _check_count("batch_size", batch_size)
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or len(images) == 0:
-            raise ValueError(f"Expected a non-empty batch of images (n, height, width, channels), got {images.shape}.")
-        return np.concatenate([self(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+        return _in_batches(self, images, batch_size)
 
     def upscale(self, images, batch_size=64):
         """`translate` for super-resolution files: images of any size -> larger images."""
@@ -268,11 +264,7 @@ class TFLiteScorer:
 
     def score(self, images, batch_size=64):
         """Anomaly scores of images `(n,) + input_shape`, `batch_size` at a time."""
-        _check_count("batch_size", batch_size)
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or len(images) == 0:
-            raise ValueError(f"Expected a non-empty batch of images (n, height, width, channels), got {images.shape}.")
-        return np.concatenate([self(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+        return _in_batches(self, images, batch_size)
 
     def flag(self, images, batch_size=64):
         """Whether each image scores above the threshold (a bool array)."""
@@ -280,6 +272,15 @@ class TFLiteScorer:
             raise ValueError(f"no threshold for {self.path!r}: its export has none (calibrate the model before "
                              "exporting it) and none was given (TFLiteScorer(path, threshold=...)).")
         return self.score(images, batch_size) > self.threshold
+
+
+def _in_batches(run, images, batch_size):
+    """`run` (one batch of images -> outputs) over images `(n, height, width, channels)`, `batch_size` at a time."""
+    _check_count("batch_size", batch_size)
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"Expected a non-empty batch of images (n, height, width, channels), got {images.shape}.")
+    return np.concatenate([run(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
 def _saved_threshold(path):

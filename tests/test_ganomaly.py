@@ -155,3 +155,48 @@ def test_scorer_exports_with_parity_and_scores_without_tensorflow(trained, tmp_p
     with pytest.raises(ExportError, match="has no anomaly scorer"):
         export_scorer(trained.generator, tmp_path / "not_a_scorer", inputs=_normal(4, 0))
     assert not (tmp_path / "not_a_scorer").exists()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral CLI path: run on torch")
+def test_ganzoo_score_writes_a_row_per_image_and_refuses_bad_input_in_one_line(trained, tmp_path, capsys):
+    from PIL import Image
+
+    from ganzoo import cli
+
+    trained.calibrate(_normal(200, 5), fpr=0.1)
+    model = str(tmp_path / "ganomaly.keras")
+    trained.save(model)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    images = np.concatenate([_normal(2, 9), _anomalous(2, 9)])
+    pixels = np.round((images[..., 0] + 1) * 127.5).astype(np.uint8)
+    for i, image in enumerate(pixels):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "scores.csv"
+    assert cli.main(["score", model, str(folder), "--out", str(out)]) == 0
+    rows = out.read_text().splitlines()
+    assert rows[0] == "file,score,flagged" and [r.split(",")[0] for r in rows[1:]] == ["0.png", "1.png", "2.png", "3.png"]
+    expected = trained.score(pixels[..., None] / 127.5 - 1.0)
+    np.testing.assert_allclose([float(r.split(",")[1]) for r in rows[1:]], expected, rtol=1e-4)
+    assert [int(r.split(",")[2]) for r in rows[1:]] == [int(s > trained.threshold) for s in expected]
+    assert "scored 4 image(s)" in capsys.readouterr().out
+
+    rgb, empty = tmp_path / "rgb", tmp_path / "empty"
+    rgb.mkdir(), empty.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(rgb / "a.png")
+    Image.fromarray(np.zeros((9, 9), np.uint8)).save(empty.parent / "big.png")
+    generator = str(tmp_path / "generator.keras")
+    trained.discriminator.save(generator)
+    before = out.read_text()
+    for argv, message in (
+            ([model, str(rgb), "--out", str(tmp_path / "x.csv")], "3 channel(s), the model takes 1"),
+            ([model, str(tmp_path / "big.png"), "--out", str(tmp_path / "x.csv")], "9x9 pixels, not the 8x8"),
+            ([model, str(empty), "--out", str(tmp_path / "x.csv")], "holds no images"),
+            ([generator, str(folder), "--out", str(tmp_path / "x.csv")], "has no anomaly scorer"),
+            ([model, str(folder), "--out", str(out)], "already exists; pass --force"),
+            ([model, str(folder), "--out", str(tmp_path / "x.csv"), "--kind", "izif"], "`kind` must be one of")):
+        assert cli.main(["score", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("ganzoo: error:") and message in err and "\n" not in err, err
+    assert out.read_text() == before and not (tmp_path / "x.csv").exists()
