@@ -55,7 +55,7 @@ test: setup data
 # the changes; `python benchmarks/rescore_entries.py --write` rewrites the entries.
 BENCHMARKS := benchmarks/mode_collapse.py benchmarks/inference_latency.py benchmarks/augmentation.py \
 	benchmarks/train_step.py benchmarks/judges.py benchmarks/rescore_entries.py benchmarks/image_to_image.py \
-	benchmarks/scaling.py
+	benchmarks/scaling.py benchmarks/anomaly.py
 
 bench: setup data
 	@for script in $(BENCHMARKS); do $(BIN)/python $$script || exit 1; done

@@ -62,6 +62,25 @@ def test_augmentation_runs_the_three_arms_and_resumes(tmp_path, capsys):
     assert "(b) - (a), paired by seed" in report and "| (a) 1 000 real images |" in report
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="bookkeeping of the runners (each model passes "
+                    "the conformance checks on every backend): run on torch, the shortest pass")
+def test_anomaly_runs_every_method_resumes_and_reports(tmp_path, capsys):
+    script = load_script("anomaly")
+    args = ["--seeds", "1", "--classes", "7", "--epochs", "1", "--filters", "4", "--train-limit", "64",
+            "--ocsvm-train", "64", "--out", str(tmp_path), "--backend", keras.backend.backend()]
+    assert script.main(args) == 0
+    assert script.main(args) == 0  # every run is recorded: nothing to do
+    assert "anomaly: 0 runs to do, 4 recorded" in capsys.readouterr().out
+    with open(tmp_path / "anomaly_runs.jsonl", encoding="utf-8") as f:
+        runs = [json.loads(line) for line in f]
+    assert sorted(r["method"] for r in runs) == sorted(script.METHODS)
+    aurocs = {k: v for r in runs for k, v in r["auroc"].items()}
+    assert set(aurocs) == set(script.COLUMNS) and all(0.0 <= v <= 1.0 for v in aurocs.values())
+    assert aurocs["ocsvm"] > 0.8  # sneakers against the other nine classes, from 64 raw-pixel sneakers
+    report = (tmp_path / "anomaly.md").read_text(encoding="utf-8")
+    assert "| 7 Sneaker |" in report and "(n=1)" in report and "| **mean** |" in report and "88.4" in report
+
+
 def test_small_subset_takes_100_distinct_images_per_class():
     script = load_script("augmentation")
     y = np.repeat(np.arange(10), 150)
