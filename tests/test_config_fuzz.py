@@ -131,6 +131,7 @@ def _each_leaf_mutated(name, data, under=()):
                 yield entry
 
 
+@ON_ONE_BACKEND
 @pytest.mark.parametrize("name", ZOO)
 @settings(FUZZ, max_examples=8)
 @given(data=st.data())

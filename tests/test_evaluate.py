@@ -214,6 +214,8 @@ def run_cli(*args):
                           text=True, env=env, timeout=600)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral CLI path (each backend's "
+                    "scores are the tests above): run on torch")
 def test_cli_evaluate_prints_model_and_floor_and_writes_json(tmp_path, capsys):
     keras.utils.set_random_seed(0)
     gan = models.build_gan("dcgan", (8, 8, 1), latent_dim=8, seed=0)

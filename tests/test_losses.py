@@ -106,23 +106,26 @@ def test_gradient_penalty_matches_finite_differences():
     assert penalty == pytest.approx(expected, abs=1e-5)
 
 
+def cross_backend_values():
+    """R1 and the gradient penalty of the seeded critic on the fixed points, on this process's backend."""
+    from ganzoo import regularizers  # pylint: disable=import-outside-toplevel
+
+    critic = _critic()
+    fn = lambda x: critic(x, training=False)  # noqa: E731
+    return [value(regularizers.r1(fn, POINTS_REAL)), value(regularizers.gradient_penalty(fn, POINTS_FAKE, POINTS_FAKE))]
+
+
 CROSS_BACKEND_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
-import test_losses as t
-from ganzoo import regularizers
-critic = t._critic()
-fn = lambda x: critic(x, training=False)
-print(json.dumps([
-    t.value(regularizers.r1(fn, t.POINTS_REAL)),
-    t.value(regularizers.gradient_penalty(fn, t.POINTS_FAKE, t.POINTS_FAKE)),
-]))
+import test_losses
+print(json.dumps(test_losses.cross_backend_values()))
 """
 
 
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
-    reason="compares all three backends in subprocesses; runs once, in the tensorflow pass",
+    reason="compares all three backends (JAX and torch in subprocesses); runs once, in the tensorflow pass",
 )
 def test_regularizers_agree_across_backends():
     import json
@@ -131,8 +134,8 @@ def test_regularizers_agree_across_backends():
     import sys
 
     script = CROSS_BACKEND_SCRIPT.format(tests=os.path.dirname(__file__))
-    results = {}
-    for backend in ("tensorflow", "jax", "torch"):
+    results = {"tensorflow": cross_backend_values()}
+    for backend in ("jax", "torch"):
         out = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
             env=dict(os.environ, KERAS_BACKEND=backend),

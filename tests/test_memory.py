@@ -10,7 +10,11 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists on glibc only")
+pytestmark = [
+    pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists on glibc only"),
+    # Processes and malloc, no Keras backend code: one pass, torch's (the shortest), for the time budget.
+    pytest.mark.skipif(os.environ.get("KERAS_BACKEND") != "torch", reason="backend-neutral: run on torch"),
+]
 
 # Frees a 64 MB block and allocates one as large again (in a new thread, as a backend's worker
 # would), writing every page; prints the setting's state and the page faults of the second round.

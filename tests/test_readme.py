@@ -96,6 +96,8 @@ def test_readme_shell_lines_are_ganzoo_or_make():
             "`make ...` (exempt); move it to docs/")
 
 
+@pytest.mark.skipif(BACKEND != "torch", reason="the quick start names no backend code (each backend's training is "
+                    "the model tests'); it runs once, on torch, the shortest pass, for the test budget")
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_readme_python_block_runs(index, tmp_path):
     """Runs the block as written, in a fresh folder and process, on this run's backend."""

@@ -8,7 +8,7 @@ import pytest
 # they run on one backend, torch's, the shortest pass of `make test`.
 ONE_BACKEND = pytest.mark.skipif(keras.backend.backend() != "torch", reason="backend-neutral path: run on torch")
 
-from conformance import GANConformance
+from conformance import VARIANT, GANConformance
 from ganzoo import data
 from ganzoo.data import pairs
 from ganzoo.layers import PixelShuffle
@@ -23,6 +23,7 @@ def _low(n, seed, side=4):
 
 class TestSRGAN(GANConformance):
     """x2 on 4x4 -> 8x8, MSE plus 1e-3 adversarial (the paper's weights), R1 and an EMA generator."""
+    check_callbacks = False
 
     def build_model(self, seed):
         return srgan.build_srgan(SHAPE, input_shape=(4, 4, 1), generator={"filters": 4, "residual_blocks": 2},
@@ -44,6 +45,8 @@ class TestSRGAN(GANConformance):
 
 class TestSRResNet(TestSRGAN):
     """SRResNet: the pixel loss alone (adversarial weight 0), x4, L1, least squares for the (unused) D."""
+    pytestmark = VARIANT
+    check_callbacks = False
 
     loss = "least_squares"
 
