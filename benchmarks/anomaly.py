@@ -66,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--ocsvm-train", type=int, default=4000, help="normal images the OC-SVM is fit on")
     parser.add_argument("--train-limit", type=int, default=None,
                         help="train on the first N images of the class only (quick looks and tests; default: all)")
+    parser.add_argument("--test-limit", type=int, default=None,
+                        help="score the first N test images only (tests; default: all 10 000)")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--dry-run", action="store_true", help="only rewrite the report")
@@ -84,14 +86,15 @@ def parse_args(argv=None):
     unknown = sorted(set(args.methods) - set(METHODS))
     if unknown or not args.methods:
         parser.error(f"--methods takes names among {', '.join(METHODS)}, got {unknown or 'none'}")
-    for key in ("seeds", "epochs", "filters", "ocsvm_train", "train_limit"):
+    for key in ("seeds", "epochs", "filters", "ocsvm_train", "train_limit", "test_limit"):
         if getattr(args, key) is not None and getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
     return args
 
 
 def settings(args, method):
-    common = {"method": method, "backend": args.backend, "train_limit": args.train_limit}
+    common = {"method": method, "backend": args.backend, "train_limit": args.train_limit,
+              **({"test_limit": args.test_limit} if args.test_limit else {})}
     if method == "ocsvm":
         return {**common, "train_images": args.ocsvm_train, "nu": 0.1, "gamma": "scale"}
     if method == "fanogan":
@@ -269,7 +272,7 @@ def main(argv=None):
     print(f"anomaly: {len(todo)} runs to do, {len(done)} recorded in {runs_path}", flush=True)
     if todo:
         x_train, y_train = data.load_arrays("fashion_mnist", "train", with_labels=True)
-        x_test, y_test = data.load_arrays("fashion_mnist", "test", with_labels=True)
+        x_test, y_test = data.load_arrays("fashion_mnist", "test", with_labels=True, limit=args.test_limit)
     for method, label, seed in todo:
         seconds, scores = RUNNERS[method](args, x_train[y_train == label][:args.train_limit], seed, x_test)
         run = {"method": method, "class": label, "seed": seed, "train_seconds": round(seconds, 1),

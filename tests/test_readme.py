@@ -114,9 +114,9 @@ def test_readme_python_block_runs(index, tmp_path):
 
 
 @pytest.mark.skipif(
-    BACKEND != "tensorflow",
+    BACKEND != "torch",
     reason="the command line has no backend code of its own (each backend's training is the model "
-    "tests'); its README lines run once, on TensorFlow, to keep the test budget small",
+    "tests'); its README lines run once, on torch, to keep the test budget small",
 )
 def test_readme_cli_lines_run(tmp_path, monkeypatch):
     from ganzoo import cli

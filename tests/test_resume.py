@@ -1,4 +1,4 @@
-"""Crash safety: SIGKILL a training subprocess at three points, resume, compare with an unbroken run.
+"""Crash safety: SIGKILL a training subprocess at two points, resume, compare with an unbroken run.
 
 CycleGAN's and StyleGAN2's own state (history pools; lazy schedules, mean w) is checked the same way
 with the run stopped in this process right after a checkpoint (no process starts).
@@ -42,10 +42,10 @@ TINY = {
               "d_learning_rate": 4.0e-4, "g_learning_rate": 2.0e-4},
     "output": {"sample_every": 2, "samples": 16},
 }
-# The checkpoint after which each kill lands (epochs done, steps into the next): in the middle of
-# an epoch, at an epoch's end, and late in an epoch of the learning-rate decay, each followed by a
-# kill inside the next step.
-KILL_AFTER = [(0, 3), (1, 0), (2, 9)]
+# The checkpoint after which each kill lands (epochs done, steps into the next): at an epoch's end,
+# and late inside an epoch of the learning-rate decay, each followed by a kill inside the next step.
+# (Stops in the middle of an epoch are also the in-process checks below: CycleGAN, StyleGAN2, folder.)
+KILL_AFTER = [(1, 0), (2, 9)]
 # Runs `ganzoo train` with every step slowed by a sleep, so a kill lands right after a checkpoint.
 SLOW_CLI = (
     "import sys, time\n"
@@ -107,9 +107,9 @@ def _variables(path):
     BACKEND != "tensorflow",
     reason="the kill/resume machinery (files, data stream, history) has no backend code; each "
     "backend's save -> reload -> continue exactness is the conformance suite's resume check, and "
-    "five process starts with a JAX trace each would cost ~2 minutes of the test budget",
+    "four process starts with a JAX trace each would cost ~2 minutes of the test budget",
 )
-def test_killed_three_times_resumes_to_the_uninterrupted_result(tmp_path):
+def test_killed_twice_resumes_to_the_uninterrupted_result(tmp_path):
     config_path = _write_config(str(tmp_path))
     reference = str(tmp_path / "reference")
     unbroken = _start(config_path, reference)  # same process setup as the killed runs
