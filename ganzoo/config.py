@@ -55,7 +55,7 @@ class ModelConfig:
     """The GAN: network family, latent size, loss and schedule."""
 
     family: str = _field(help="network family: dcgan, mlp, stylegan2, pix2pix or srgan (on a paired dataset), cyclegan "
-                              "(on two image sets)")
+                              "(on two image sets), ganomaly (an anomaly scorer, on one class of images)")
     latent_dim: LatentSize = _field(100)
     loss: str = _field("non_saturating")
     d_steps_per_g_step: int = _field(1, minimum=1, maximum=1000)
@@ -74,14 +74,18 @@ class ModelConfig:
     classification_weight: float = _field(1.0, minimum=0.0, maximum=10_000.0, help="ACGAN class-loss weight")
     reconstruction_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000_000.0,
-        help="image-to-image: weight of the pixel loss (default: the family's, pix2pix 100, srgan 1)")
+        help="image-to-image and ganomaly: weight of the pixel loss (default: the family's, pix2pix 100, srgan 1, "
+             "ganomaly 50)")
     adversarial_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000.0,
-        help="image-to-image: weight of the adversarial term (default pix2pix 1, srgan 1e-3; 0: SRResNet)")
+        help="image-to-image and ganomaly: weight of the adversarial term (default pix2pix 1, srgan 1e-3, "
+             "ganomaly 1; 0: SRResNet)")
     perceptual: Optional[Annotated[str, Pattern(r"fashion_mnist|vgg19:[^\x00]+", "fashion_mnist or vgg19:PATH")]] = _field(
         None, help="image-to-image: feature network of a perceptual content loss (fashion_mnist or vgg19:PATH)")
     perceptual_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000_000.0, help="image-to-image: weight of the perceptual content loss")
+    encoder_weight: Optional[float] = _field(
+        None, minimum=0.0, maximum=1_000_000.0, help="ganomaly: weight of the latent-consistency term (default 1)")
     cycle_weight: Optional[float] = _field(
         None, minimum=0.0, maximum=1_000_000.0, help="cyclegan: weight of the cycle-consistency terms (default 10)")
     identity_weight: Optional[float] = _field(

@@ -15,11 +15,13 @@ SET_ELSEWHERE = {"name": "name", "latent_dim": "model.latent_dim", "num_outputs"
                  "pack": "model.pack", "num_classes": "data.dataset", "input_channels": "data.dataset", "seed": "train.seed"}
 
 
-# Family-specific keys: (what the families are, their names or the `ganzoo.models` tuple naming them).
+# Family-specific keys: (what the families are, family names or the `ganzoo.models` tuples (upper case) of them).
 _FAMILY_KEYS = {
-    **dict.fromkeys(("cycle_weight", "identity_weight", "pool_size"), ("the unpaired families", "UNPAIRED")),
-    **dict.fromkeys(("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight"),
-                    ("the image-to-image families", "IMAGE_TO_IMAGE")),
+    **dict.fromkeys(("cycle_weight", "identity_weight", "pool_size"), ("the unpaired families", ("UNPAIRED",))),
+    **dict.fromkeys(("reconstruction_weight", "adversarial_weight"),
+                    ("the image-to-image and anomaly families", ("IMAGE_TO_IMAGE", "ANOMALY"))),
+    **dict.fromkeys(("perceptual", "perceptual_weight"), ("the image-to-image families", ("IMAGE_TO_IMAGE",))),
+    "encoder_weight": ("the anomaly families", ("ANOMALY",)),
     **dict.fromkeys(("r1_interval", "pl_weight", "pl_interval", "style_mixing"), ("the StyleGAN2 family", ("stylegan2",))),
 }
 
@@ -65,11 +67,18 @@ def check_names(config):
                                                   or model.conditional is not None):
         raise ConfigError(f"Key 'model.family' {model.family!r} takes no pack, num_generators, augment or "
                           "conditional; remove them.")
-    for key, (what, families) in _FAMILY_KEYS.items():
-        families = getattr(models, families) if isinstance(families, str) else families
+    for key, (what, names) in _FAMILY_KEYS.items():
+        families = sum((getattr(models, name) if name.isupper() else (name,) for name in names), ())
         if getattr(model, key) is not None and model.family not in families:
             raise ConfigError(f"Key 'model.{key}' applies to {what} ({', '.join(families)}), not to "
                               f"{model.family!r}; remove it.")
+    if model.family in models.ANOMALY and info.kind != "image":
+        raise ConfigError(f"Key 'model.family' {model.family!r} learns one class of images; dataset {info.name!r} "
+                          f"holds {info.kind}: choose the normal images, e.g. 'fashion_mnist[label=7]'.")
+    if model.family in models.ANOMALY and (model.pack != 1 or model.num_generators != 1 or model.augment
+                                           or model.conditional is not None or model.ema_decay is not None):
+        raise ConfigError(f"Key 'model.family' {model.family!r} takes none of pack, num_generators, augment, "
+                          "conditional, ema_decay; remove them.")
     if model.family == "stylegan2" and info.kind != "image":
         raise ConfigError(f"Key 'model.family' stylegan2 trains on images; dataset {info.name!r} holds "
                           f"{info.kind}: choose an image dataset, e.g. fashion_mnist_32.")

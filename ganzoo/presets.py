@@ -5,9 +5,13 @@ A preset folder holds
 * ``config.json``: the GAN's Keras serialization (architecture, options and
   compile settings), from ``keras.saving.serialize_keras_object``;
 * ``model.weights.h5``: every variable of the GAN (generator, discriminator,
-  EMA generator, both optimizers' state, RNG streams);
+  EMA generator, both optimizers' state, RNG streams): the full training
+  state; or, in a *generator-only* preset (``training_state=False``), instead
+  ``generator.weights.h5`` (the sampling generator: the EMA copy when there is
+  one) or, for a CycleGAN, ``a_to_b.weights.h5`` and ``b_to_a.weights.h5``;
 * ``metadata.json``: Keras version, backend, parameter counts, date, the
-  training config and measured metrics.
+  training config and measured metrics (``"training_state": false`` marks a
+  generator-only preset).
 
 `save_preset` (or ``GAN.save_preset``) writes one; `from_preset` loads one
 from a folder path or a name, and `list_presets` names every preset it can
@@ -25,7 +29,11 @@ The first folder holding a name wins, for loading and for `list_presets`. A
 name found nowhere raises `PresetError`, one line naming every folder
 searched. A loaded preset samples at once and can be fine-tuned: it comes
 compiled with its training settings and optimizer state, so ``fit`` on new
-data continues where training stopped.
+data continues where training stopped. A generator-only preset loads the same
+way, with the generator's trained weights (in both the trained and the EMA
+copy), a freshly initialised discriminator and fresh optimizer state: it
+samples, translates and exports alike, and ``fit`` starts a new adversarial
+game from the trained generator.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ __all__ = ["PresetError", "default_preset_dirs", "from_preset", "list_presets", 
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
+GENERATOR_WEIGHTS = "generator.weights.h5"  # a generator-only preset's (a CycleGAN's: one per direction)
 METADATA_FILE = "metadata.json"
 ENV_DIR = "GANZOO_PRESETS"
 USER_DIR = os.path.join("~", ".ganzoo", "presets")  # expanded when looked up, so $HOME counts
@@ -89,9 +98,17 @@ def presets_dir() -> Path:
 
 
 def is_preset(path: str | os.PathLike) -> bool:
-    """Whether `path` is a folder with the three preset files."""
+    """Whether `path` is a folder with a preset's config, metadata and weights (all, or the generator's)."""
     folder = Path(path)
-    return all((folder / name).is_file() for name in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE))
+    weights = any((folder / name).is_file() for name in (WEIGHTS_FILE, GENERATOR_WEIGHTS, "a_to_b.weights.h5"))
+    return weights and all((folder / name).is_file() for name in (CONFIG_FILE, METADATA_FILE))
+
+
+def inference_networks(gan) -> dict:
+    """`{file stem: network}` a generator-only preset keeps: the sampling generator, or a CycleGAN's two."""
+    if hasattr(gan, "generator_for"):
+        return {direction: gan.generator_for(direction) for direction in ("a_to_b", "b_to_a")}
+    return {"generator": gan.sampling_generator}
 
 
 def _named_presets() -> dict[str, Path]:
@@ -180,7 +197,14 @@ def from_preset(name_or_path: str | os.PathLike):
     try:
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         gan = keras.saving.deserialize_keras_object(config, safe_mode=True)
-        gan.load_weights(folder / WEIGHTS_FILE)
+        if (folder / WEIGHTS_FILE).is_file():
+            gan.load_weights(folder / WEIGHTS_FILE)
+        else:  # generator-only: the trained copy starts from the sampling (EMA) weights too
+            for stem, network in inference_networks(gan).items():
+                network.load_weights(folder / f"{stem}.weights.h5")
+            if getattr(gan, "ema_generator", None) is not None:
+                for mine, trained in zip(gan.generator.weights, gan.ema_generator.weights):
+                    mine.assign(keras.ops.convert_to_numpy(trained))  # a copy: JAX must not share the buffer
     except Exception as e:  # noqa: BLE001 - any failure here means damaged files
         raise PresetError(
             f"cannot load preset {str(folder)!r} ({type(e).__name__}: {e}); re-export it with "
@@ -190,7 +214,7 @@ def from_preset(name_or_path: str | os.PathLike):
 
 
 def save_preset(gan, directory: str | os.PathLike, *, metadata: dict | None = None,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, training_state: bool = True) -> Path:
     """Writes `gan` as a preset folder; returns its path.
 
     The files are written to a temporary folder beside `directory` and moved
@@ -202,6 +226,9 @@ def save_preset(gan, directory: str | os.PathLike, *, metadata: dict | None = No
         metadata: Extra facts (training config, metrics) merged into
             ``metadata.json``.
         overwrite: Replace an existing preset folder.
+        training_state: False writes a generator-only preset (see the module
+            docstring): a fraction of the size, for entries meant for sampling
+            and export rather than for continuing their training.
 
     Raises:
         PresetError: When `directory` exists (without `overwrite`) or `gan` is
@@ -222,8 +249,13 @@ def save_preset(gan, directory: str | os.PathLike, *, metadata: dict | None = No
     try:
         config = keras.saving.serialize_keras_object(gan)
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        gan.save_weights(staging / WEIGHTS_FILE)
+        if training_state:
+            gan.save_weights(staging / WEIGHTS_FILE)
+        else:
+            for stem, network in inference_networks(gan).items():
+                network.save_weights(staging / f"{stem}.weights.h5")
         facts = {
+            "training_state": bool(training_state),
             "class_name": type(gan).__name__,
             "keras_version": keras.__version__,
             "backend": keras.backend.backend(),

@@ -120,6 +120,10 @@ def translate_files(model, source, out_dir, *, overwrite=False, batch_size=64, d
             f"{model if isinstance(model, (str, os.PathLike)) else generator.name!r} generates images from "
             "latents; it takes no input images. translate needs an image-in model (families pix2pix, srgan, cyclegan); "
             "draw samples with ganzoo sample.")
+    if len(generator.outputs) != 1:  # GANomaly's encoder-decoder-encoder: reconstructions and two latents
+        raise ImageInputError(
+            f"{model if isinstance(model, (str, os.PathLike)) else generator.name!r} is an anomaly scorer's "
+            f"generator ({len(generator.outputs)} outputs), not a translator; score images with ganzoo score.")
     paths, images = read_images(source, shape=shape[1:])
 
     def run(batch):

@@ -130,6 +130,8 @@ def _with(path, value):
         raw = {"name": "x", "model": {"family": "cyclegan"}, "data": {"dataset": "digits[label=0]|digits[label=1]"}}
     elif tuple(path) in STYLEGAN2_KEYS:
         raw = {"name": "x", "model": {"family": "stylegan2"}, "data": {"dataset": "digits"}}
+    elif tuple(path) == ("model", "encoder_weight"):
+        raw = {"name": "x", "model": {"family": "ganomaly"}, "data": {"dataset": "digits[label=0]"}}
     elif tuple(path) == ("data", "scale"):  # super-resolution pairs of a folder, for an image-to-image family
         folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_inputs", "images")
         raw = {"name": "x", "model": {"family": "srgan"}, "data": {"dataset": f"folder:{folder}", "image_size": [16, 16]}}

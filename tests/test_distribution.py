@@ -1,9 +1,10 @@
 """Data-parallel training (`ganzoo.backend.distribution`) on virtual CPU devices.
 
-Each backend's pass tests its own engine: JAX (keras.distribution) and
-TensorFlow (MirroredStrategy) train one step on 2 and 4 devices to the
-one-device step on the same global batch (DCGAN and pix2pix; on TensorFlow
-also DCGAN with DiffAugment and StyleGAN2, on 2 devices). On JAX a run
+Each backend's pass tests its own engine: JAX (keras.distribution) trains
+one step on 2 and 4 devices to the one-device step on the same global batch
+(DCGAN and pix2pix), TensorFlow (MirroredStrategy) on 2 devices (DCGAN, DCGAN
+with DiffAugment, pix2pix and StyleGAN2; its 4-device check passed too, and
+was dropped for the test budget: a second process, the same code path). On JAX a run
 checkpointed on 2 devices resumes on 1 and on 2; on TensorFlow two worker
 processes on loopback (the multi-host launch of docs/distribution.md) train to
 the one-process weights. Torch, which has no distribution in Keras 3.15, is
@@ -49,9 +50,9 @@ def _run(devices, *args, timeout=600):
 
 def _step_results(tmp_path):
     """{key: array} of tests/virtual_devices.py's one-step runs on 1, 2 and 4 devices."""
-    # JAX: one process makes 4 devices and trains on 1, 2 and 4. TensorFlow: one MirroredStrategy size per
-    # process (1 device needs none).
-    groups = [(4, [1, 2, 4])] if BACKEND == "jax" else [(2, [1, 2]), (4, [4])]
+    # JAX: one process makes 4 devices and trains on 1, 2 and 4. TensorFlow: 2 devices (one MirroredStrategy
+    # size per process; 1 device needs none).
+    groups = [(4, [1, 2, 4])] if BACKEND == "jax" else [(2, [1, 2])]
     found = {}
     for devices, counts in groups:
         out = str(tmp_path / f"step{devices}.npz")
@@ -77,7 +78,7 @@ def test_data_parallel_step_equals_the_one_device_step(tmp_path):
         losses = sorted(k for k in found if k.startswith(f"{family}/1/loss/"))
         assert {k.rsplit("/", 1)[1] for k in losses} >= {"d_loss", "g_loss"}
         counts = sorted({int(k.split("/")[1]) for k in found if k.startswith(f"{family}/")} - {1})
-        assert counts == ([2, 4] if family in ("dcgan", "pix2pix") else [2]), (family, counts)
+        assert counts == ([2, 4] if BACKEND == "jax" else [2]), (family, counts)
         for devices in counts:
             def other(key):
                 return found[key.replace("/1/", f"/{devices}/")]

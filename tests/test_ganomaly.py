@@ -116,6 +116,9 @@ def test_bad_input_is_refused_in_one_line(trained):
             trained.calibrate(_normal(8, 0), fpr=fpr)
     with pytest.raises(ValueError, match="score_kind"):
         _model(score_kind="izif")
+    for key, value in (("perceptual_weight", 0.1), ("ema_decay", 0.999), ("pack", 2)):
+        with pytest.raises(ValueError, match=f"`{key}` is fixed for GANomaly"):
+            _model(**{key: value})
     with pytest.raises(ValueError, match="build them with ganzoo.models.ganomaly"):
         ganomaly.GANomaly(keras.Sequential([keras.Input(SHAPE), keras.layers.Identity()]), trained.discriminator)
     with pytest.raises(ValueError, match="normal images"):
@@ -197,8 +200,93 @@ def test_ganzoo_score_writes_a_row_per_image_and_refuses_bad_input_in_one_line(t
             ([model, str(empty), "--out", str(tmp_path / "x.csv")], "holds no images"),
             ([generator, str(folder), "--out", str(tmp_path / "x.csv")], "has no anomaly scorer"),
             ([model, str(folder), "--out", str(out)], "already exists; pass --force"),
-            ([model, str(folder), "--out", str(tmp_path / "x.csv"), "--kind", "izif"], "`kind` must be one of")):
-        assert cli.main(["score", *argv]) == 2
+            ([model, str(folder), "--out", str(tmp_path / "x.csv"), "--kind", "izif"], "`kind` must be one of"),
+            (["translate", model, str(folder), "--out", str(tmp_path / "x")], "not a translator; score images")):
+        assert cli.main(argv if argv[0] == "translate" else ["score", *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("ganzoo: error:") and message in err and "\n" not in err, err
-    assert out.read_text() == before and not (tmp_path / "x.csv").exists()
+    assert out.read_text() == before and not (tmp_path / "x.csv").exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="config checks and the CLI are backend-neutral: "
+                    "run on torch (the model's step is tested on every backend above)")
+def test_ganzoo_train_runs_a_ganomaly_config_and_refuses_keys_that_do_not_apply(tmp_path, capsys):
+    import yaml
+
+    from ganzoo import cli, config
+
+    raw = {"name": "one_class", "model": {"family": "ganomaly", "latent_dim": 4, "encoder_weight": 2.0,
+                                          "generator": {"base_filters": 4}, "discriminator": {"base_filters": 4}},
+           "data": {"dataset": "digits[label=0]", "batch_size": 16, "limit": 32}, "train": {"epochs": 1},
+           "output": {"dir": str(tmp_path / "run"), "samples": 4}}
+    path = tmp_path / "one_class.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert cli.main(["train", str(path)]) == 0
+    model = ganzoo.load_model(tmp_path / "run" / "gan.keras")
+    assert isinstance(model, ganomaly.GANomaly)
+    assert (model.encoder_weight, model.reconstruction_weight, model.adversarial_weight) == (2.0, 50.0, 1.0)
+    assert os.path.isfile(tmp_path / "run" / "samples" / "final.png")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    from PIL import Image
+
+    for i in range(3):
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    assert cli.main(["score", str(tmp_path / "run"), str(folder), "--out", str(tmp_path / "s.csv")]) == 0
+    assert len((tmp_path / "s.csv").read_text().splitlines()) == 4
+    capsys.readouterr()
+
+    def changed(section, **values):
+        return {**raw, section: {**raw[section], **values}}
+
+    for bad, words in (
+            (changed("model", pack=2), "takes none of pack"),
+            (changed("model", ema_decay=0.999), "takes none of pack"),
+            (changed("model", perceptual="fashion_mnist", perceptual_weight=0.1), "applies to the image-to-image"),
+            (changed("data", dataset="ring8"), "learns one class of images"),
+            (changed("model", family="dcgan", generator={}, discriminator={}), "applies to the anomaly families")):
+        with pytest.raises(config.ConfigError, match=words) as error:
+            config.from_dict(bad)
+        assert "\n" not in str(error.value)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="the entry's export runs through the TensorFlow "
+                    "worker process, as on JAX; the scoring code is backend-neutral: run on torch")
+def test_zoo_entry_of_a_scorer_ships_threshold_scorer_exports_pictures_and_card(tmp_path):
+    from ganzoo import config
+    from ganzoo.data import idx
+    from ganzoo.export import entry, fingerprint
+    from ganzoo.training import run
+
+    if idx.find_fashion_mnist() is None:
+        pytest.skip("real Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    raw = {"name": "sneaker_scorer", "model": {"family": "ganomaly", "latent_dim": 4, "generator": {"base_filters": 4},
+                                               "discriminator": {"base_filters": 4}},
+           "data": {"dataset": "fashion_mnist[label=sneaker]", "batch_size": 32, "limit": 64}, "train": {"epochs": 1},
+           "output": {"dir": str(tmp_path / "run"), "samples": 4}}
+    run.train(config.from_dict(raw), verbose=0)
+    folder = tmp_path / "exported" / "sneaker_scorer"
+    metadata = entry.build_entry(tmp_path / "run", folder, latency_rounds=2)
+    assert {"MODEL_CARD.md", "config.json", "metadata.json", "metrics.json", "model.weights.h5", "roc.png",
+            "samples.png", "scores.png", "scorer"} == set(os.listdir(folder))
+    report = metadata["metrics"]
+    assert report["n"] == {"calibration": 500, "normal": 500, "anomalous": 9000}
+    assert report["normal_class"] == "Sneaker" and "Sneaker" not in report["per_class"] and len(report["per_class"]) == 9
+    # The threshold comes from the other half of the normal test images: near the asked 5 % on this half.
+    assert report["threshold_fpr"] == 0.05 and report["scores"]["false_positive_rate"] < 0.12
+    keras_auroc = report["scores"][f"auroc_{report['score_kind']}"]
+    for facts in metadata["export"]["formats"].values():
+        if facts["path"].endswith(".tflite"):
+            assert abs(facts["scores"]["auroc"] - keras_auroc) < 0.02, facts
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert f"{report['threshold']:.6g}" in card and "scorer/scorer_int8.tflite" in card and "Trouser" in card
+
+    model = ganzoo.from_preset(folder)
+    assert model.threshold == report["threshold"] and model.threshold_fpr == 0.05
+    assert fingerprint.check_fingerprint(model, metadata["dataset"], metadata["fingerprint"]) == []
+    moved = dict(metadata["fingerprint"], scores=[s * 1.01 for s in metadata["fingerprint"]["scores"]])
+    assert fingerprint.check_fingerprint(model, metadata["dataset"], moved) == [
+        "scores differ by 0.0099 relative (tolerance 0.001)"]
+    again = entry.rescore_entry(folder)
+    for key, value in report["scores"].items():
+        assert again["scores"][key] == pytest.approx(value, abs=1e-6), key

@@ -54,6 +54,16 @@ def test_preset_round_trip_lists_and_fine_tunes(tmp_path, monkeypatch):
     assert int(keras.ops.convert_to_numpy(loaded.g_optimizer.iterations)) == 8
     assert not np.array_equal(before, loaded.generate(6, seed=1))
 
+    # A generator-only preset: the sampling (EMA) generator's weights; it samples alike and trains on with
+    # a fresh discriminator and fresh optimizers.
+    slim = gan.save_preset(tmp_path / "slim", training_state=False)
+    assert sorted(os.listdir(slim)) == ["config.json", "generator.weights.h5", "metadata.json"]
+    assert presets.read_metadata(slim)["training_state"] is False
+    loaded_slim = ganzoo.from_preset(slim)
+    np.testing.assert_array_equal(loaded_slim.generate(6, seed=1), gan.generate(6, seed=1))
+    loaded_slim.fit(images(), batch_size=8, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(loaded_slim.g_optimizer.iterations)) == 4
+
     with pytest.raises(presets.PresetError, match="already exists"):
         gan.save_preset(folder)
     with pytest.raises(presets.PresetError, match=r"no preset 'tiny2'.*known: .*tiny"):
@@ -180,13 +190,28 @@ def test_zoo_entry_holds_preset_exports_samples_metrics_and_card(digits_run, tmp
     with pytest.raises(Exception, match="already exists"):
         entry.build_entry(digits_run, out, verbose=0)
 
+    # Slimmed for shipping: the generator only, no SavedModel, the same samples, and the card says so.
+    from ganzoo.export import ExportError, slim
+
+    full_size = os.path.getsize(out / "model.weights.h5")
+    slim.slim_entry(out)
+    names = set(os.listdir(out))
+    assert "model.weights.h5" not in names and "saved_model" not in names and "generator.tflite" in names
+    assert os.path.getsize(out / "generator.weights.h5") < 0.5 * full_size
+    np.testing.assert_array_equal(ganzoo.from_preset(out).generate(4, seed=0), original.generate(4, seed=0))
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Not shipped" in card and "ganzoo export dcgan_digits --out DIR" in card
+    with pytest.raises(ExportError, match="nothing to leave out"):
+        slim.slim_entry(out)
+    assert os.listdir(tmp_path / "exported") == ["dcgan_digits"]
+
 
 @NOT_JAX
 def test_cli_sample_and_export_accept_presets_and_refuse_bad_input(digits_run, tmp_path, capsys,
                                                                    monkeypatch):
     monkeypatch.setenv(presets.ENV_DIR, str(tmp_path / "presets"))
     original = keras.saving.load_model(os.path.join(digits_run, "gan.keras"))
-    original.save_preset(tmp_path / "presets" / "mine", metadata={"dataset": "digits"})
+    original.save_preset(tmp_path / "presets" / "mine", metadata={"dataset": "digits"}, training_state=False)
 
     assert cli.main(["sample", "mine", "--n", "16", "--out", str(tmp_path / "grid.png")]) == 0
     assert os.path.getsize(tmp_path / "grid.png") > 0

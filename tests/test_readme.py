@@ -204,6 +204,20 @@ def test_readme_unpaired_table_lists_every_cyclegan_entry_with_its_translation_a
             assert _matches(shown.group(2), scores[f"translation_accuracy_{direction}_{judge}_targets"]), (name, cell)
 
 
+def test_readme_anomaly_table_lists_every_scorer_entry_with_its_auroc_and_rates():
+    rows = _table_rows(readme_text())
+    for name in (n for n in _entries() if "normal_class" in _metrics(n)):
+        report = _metrics(name)
+        matching = [row for row in rows if f"(exported/{name}/MODEL_CARD.md)" in row[0]]
+        assert len(matching) == 1, f"the README's anomaly table needs one line for {name}"
+        auroc = re.fullmatch(r"([\d.]+) \((\w+)\)", matching[0][2])
+        kind = report["score_kind"]
+        assert auroc and auroc.group(2) == kind and _matches(auroc.group(1), report["scores"][f"auroc_{kind}"])
+        rates = re.fullmatch(r"([\d.]+) %, ([\d.]+) %", matching[0][3])
+        assert rates and _matches(rates.group(1), 100 * report["scores"]["false_positive_rate"])
+        assert _matches(rates.group(2), 100 * report["scores"]["detection_rate"])
+
+
 def test_readme_zoo_table_lists_every_entry_with_its_metrics():
     rows = _table_rows(readme_text())
     header = next(row for row in rows if row and row[0] == "entry")

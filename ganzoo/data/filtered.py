@@ -31,7 +31,7 @@ from ganzoo.data import folder
 from ganzoo.data.described import DatasetInfo
 from ganzoo.data.errors import DatasetError
 
-__all__ = ["FASHION_MNIST_CLASSES", "ClassFilter", "arrays", "count", "info", "is_filtered", "load_arrays", "resolve"]
+__all__ = ["FASHION_MNIST_CLASSES", "ClassFilter", "arrays", "class_names", "count", "info", "is_filtered", "load_arrays", "resolve"]
 
 # Zalando's names for the labels 0..9 (github.com/zalandoresearch/fashion-mnist).
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -98,7 +98,8 @@ def _key(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
-def _class_names(base: str, described: DatasetInfo) -> tuple[str, ...] | None:
+def class_names(base: str, described: DatasetInfo) -> tuple[str, ...] | None:
+    """The class names of the labelled dataset `base` (described by `described`), or None where it has none."""
     if described.class_names:
         return described.class_names
     if data._is_tfds(base):  # pylint: disable=protected-access
@@ -144,7 +145,7 @@ def resolve(name: str, **options) -> ClassFilter:
     if not described.has_labels:
         raise DatasetError(f"dataset {base!r} has no labels, so {name!r} cannot pick a class; filter a labelled "
                            f"dataset ({_EXAMPLE}, or a folder of class sub-folders) or drop [label=...]")
-    label = _label(name, base, value, described.num_classes, _class_names(base, described))
+    label = _label(name, base, value, described.num_classes, class_names(base, described))
     return ClassFilter(name, base, label, described)
 
 

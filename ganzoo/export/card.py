@@ -19,6 +19,22 @@ def file_size(path):
     return os.path.getsize(path)
 
 
+def weights_files(folder):
+    """`(the weight files in backticks, what they hold, size in KiB)` of the preset in `folder`."""
+    full = os.path.join(folder, presets.WEIGHTS_FILE)
+    if os.path.isfile(full):
+        return f"`{presets.WEIGHTS_FILE}`", "all GAN weights and both optimizers' state", file_size(full) / 1024
+    names = sorted(name for name in os.listdir(folder) if name.endswith(".weights.h5"))
+    return (", ".join(f"`{name}`" for name in names), "the generator's weights only",
+            sum(file_size(os.path.join(folder, name)) for name in names) / 1024)
+
+
+def shipped_section(metadata) -> str:
+    """The card's section on what a generator-only entry leaves out and how to get it back ('' if nothing)."""
+    shipped = metadata.get("shipped")
+    return f"\n## Not shipped\n\n{shipped['note']}\n" if shipped else ""
+
+
 def model_card(metadata: dict, folder: str, latency_text: str | None = None) -> str:
     """The MODEL_CARD.md text of a zoo entry.
 
@@ -76,17 +92,17 @@ def model_card(metadata: dict, folder: str, latency_text: str | None = None) -> 
         lines += [
             "## Files",
             "",
-            f"`{presets.WEIGHTS_FILE}` (float32, all GAN weights and both optimizers' state, "
-            f"{file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB), `config.json`, "
+            "{} (float32, {}, {:.0f} KiB), `config.json`, ".format(*weights_files(folder)),
+            
             "`metadata.json`, `samples.png` (one column per class, latent seed 0). No SavedModel or "
             "TFLite files yet: `ganzoo.export.entry.add_exports` adds them from these weights.",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + shipped_section(metadata)
     lines += _files_section(metadata, folder)
     when = "when its exports were added" if metadata["export"].get("added") else "when this entry was built"
     lines += ["", latency_text.strip() if latency_text else latency_section(
         metadata["latency"], when, bool(metadata["export"].get("condition")))]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + shipped_section(metadata)
 
 
 def _judged(values, sign=""):
@@ -104,8 +120,7 @@ def _files_section(metadata, folder) -> list[str]:
         "",
         f"| file | quantization | size | max abs error vs Keras | mean abs error | FID change |{extra}",
         "| --- | --- | --- | --- | --- | --- |" + (" --- |" if accuracy else ""),
-        f"| `{presets.WEIGHTS_FILE}` | float32 (all GAN weights) | "
-        f"{file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | | |"
+        "| {} | float32 ({}) | {:.0f} KiB | | | |".format(*weights_files(folder))
         + (f" {_judged(check['keras_label_accuracy'])} (Keras) |" if accuracy else ""),
     ]
     for facts in export["formats"].values():

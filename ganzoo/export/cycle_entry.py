@@ -19,7 +19,7 @@ import os
 import numpy as np
 import yaml
 
-from ganzoo import plots, presets
+from ganzoo import plots
 
 __all__ = ["build", "model_card"]
 
@@ -175,12 +175,11 @@ def model_card(metadata: dict, folder: str) -> str:
                          f"{' (gated)' if parity['gated'] else ''} | {cells[0]} | {cells[1]} | "
                          + (f"{error:.3g} |" if error is not None else " |"))
         lines.append("")
-    lines += [f"`{presets.WEIGHTS_FILE}` (the four networks, the optimizers' state and the pools, float32): "
-              f"{card.file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB. The files run by name "
-              "(`images` in, `images` out) through `ganzoo.runtime.TFLiteTranslator(path).translate(images)`, "
+    lines += ["{} (float32, {}): {:.0f} KiB. The files run by name ".format(*card.weights_files(folder))
+              + "(`images` in, `images` out) through `ganzoo.runtime.TFLiteTranslator(path).translate(images)`, "
               "with NumPy and ai-edge-litert only.", ""]
     for direction, rows in metadata["latency"].items():
         lines.append(card.latency_section(rows, "when this entry was built", False)
                      .replace("## Latency (batch 1)", f"## Latency of `{direction}` (batch 1)")
                      .replace("calls each", "calls each on one held-out image"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + card.shipped_section(metadata)

@@ -41,7 +41,7 @@ import yaml
 from ganzoo import plots, presets
 from ganzoo.files import write_text_atomically
 from ganzoo.models import sampling, style_sampling
-from ganzoo.export import conditional, cycle_entry, image_entry, image_in, latency
+from ganzoo.export import anomaly_entry, conditional, cycle_entry, image_entry, image_in, latency
 from ganzoo.export.card import model_card
 from ganzoo.export.errors import ExportError
 from ganzoo.export.fingerprint import fingerprint
@@ -96,15 +96,20 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
         staging = os.path.join(staging_root, "entry")
         image = image_in.is_image_in(gan.sampling_generator)
         cycle = hasattr(gan, "generator_for")  # a CycleGAN: an export set per direction
+        scorer = _is_scorer(gan)  # an anomaly scorer: its scorer's export set, AUROC
         report, examples, rows = None, None, None
-        if cycle:
+        if cycle or scorer:
             os.makedirs(staging)
-            parts = cycle_entry.build(gan, dataset, staging, n_eval=n_eval, latency_rounds=latency_rounds)
+            parts = (cycle_entry.build(gan, dataset, staging, n_eval=n_eval, latency_rounds=latency_rounds) if cycle
+                     else anomaly_entry.build(gan, dataset, staging, latency_rounds=latency_rounds))
             export_facts, report, rows = parts["export"], parts["metrics"], parts["latency"]
+            if scorer:
+                with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
+                    json.dump(report, f, indent=2)
         else:
             export_facts = export_generator(gan, staging, inputs=dataset if image else None)
-        if cycle:
-            pass  # picture, scores and latency are cycle_entry.build's
+        if cycle or scorer:
+            pass  # picture, scores and latency are cycle_entry's / anomaly_entry's
         elif image:  # input | output | target triplets, paired scores, TFLite files scored alike
             from ganzoo.data import pairs  # pylint: disable=import-outside-toplevel
             from ganzoo.metrics import paired  # pylint: disable=import-outside-toplevel
@@ -155,14 +160,26 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
         # The preset's metadata.json replaces the export's; its facts are under "export".
         metadata = presets.read_metadata(staging)
         with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
-            f.write((cycle_entry.model_card if cycle else image_entry.model_card if image else model_card)(
-                metadata, staging))
+            f.write(_card(cycle, scorer, image)(metadata, staging))
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
     return metadata
+
+
+def _is_scorer(gan):
+    return callable(getattr(gan, "scorer_model", None))
+
+
+def _card(cycle, scorer, image):
+    """The model-card writer of an entry of this kind."""
+    if cycle:
+        return cycle_entry.model_card
+    if scorer:
+        return anomaly_entry.model_card
+    return image_entry.model_card if image else model_card
 
 
 def _tflite_quality(gan, folder, dataset, n, export_facts):
@@ -283,43 +300,46 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     gan = presets.from_preset(folder)
     metadata = presets.read_metadata(folder)
     dataset = metadata["dataset"]
-    if image_in.is_image_in(gan.sampling_generator):  # paired (or unpaired) scores, TFLite files scored alike
+    cycle = hasattr(gan, "generator_for")
+    if _is_scorer(gan):  # AUROC at the shipped threshold, each TFLite file scored alike
+        report = anomaly_entry.evaluate_scorer(gan, dataset)
+        if write:
+            _, images, labels, normal, _ = anomaly_entry.test_split(dataset)
+            anomaly_entry.tflite_quality(os.path.join(folder, "scorer"), images, labels != normal,
+                                         metadata["export"])
+    elif image_in.is_image_in(gan.sampling_generator):  # paired (or unpaired) scores, TFLite files scored alike
         from ganzoo.metrics import paired, unpaired  # pylint: disable=import-outside-toplevel
 
-        cycle = hasattr(gan, "generator_for")
         if cycle:
             report = unpaired.evaluate_unpaired(gan.a_to_b, gan.b_to_a, dataset, n=n_eval)
-        else:
-            report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
-        if write:
-            if cycle:
+            if write:
                 cycle_entry.tflite_quality(gan, folder, dataset, min(2000, *report["n"].values()),
                                            metadata["export"])
-            else:
+        else:
+            report = paired.evaluate_pairs(gan.sampling_generator, dataset, n=n_eval)
+            if write:
                 image_entry.tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
-            metadata.update(metrics=report, fingerprint=fingerprint(gan, dataset))
-            card = (cycle_entry if cycle else image_entry).model_card(metadata, folder)
-            for name, text in (("metrics.json", json.dumps(report, indent=2)),
-                               (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
-                               ("MODEL_CARD.md", card)):
-                write_text_atomically(os.path.join(folder, name), text)
-        return report
-    report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
-    if not write:
-        return report
-    if metadata.get("export"):
-        _tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
-    metadata["metrics"] = report
-    metadata["fingerprint"] = fingerprint(gan, dataset)
-    card_path = os.path.join(folder, "MODEL_CARD.md")
-    latency_text = None
-    if not metadata.get("latency") and metadata.get("export"):
-        with open(card_path, encoding="utf-8") as f:
-            old = f.read()
-        latency_text = old[old.index("## Latency"):] if "## Latency" in old else None
-    card = model_card(metadata, folder, latency_text)
-    for name, text in (("metrics.json", json.dumps(report, indent=2)),
-                       (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
-                       ("MODEL_CARD.md", card)):
-        write_text_atomically(os.path.join(folder, name), text)
+    else:
+        report = evaluate.evaluate(gan, dataset, n=n_eval, verbose=verbose)
+        if write and metadata.get("export"):
+            _tflite_quality(gan, folder, dataset, min(2000, report["n"]), metadata["export"])
+    if write:
+        metadata.update(metrics=report, fingerprint=fingerprint(gan, dataset))
+        card = card_for(gan, metadata, folder)
+        for name, text in (("metrics.json", json.dumps(report, indent=2)),
+                           (presets.METADATA_FILE, json.dumps(metadata, indent=2) + "\n"),
+                           ("MODEL_CARD.md", card)):
+            write_text_atomically(os.path.join(folder, name), text)
     return report
+
+
+def card_for(gan, metadata, folder):
+    """The card of an entry of `gan`'s kind (an old generic card's latency section kept)."""
+    if not _is_scorer(gan) and not hasattr(gan, "generator_for") and not image_in.is_image_in(gan.sampling_generator):
+        latency_text = None
+        if not metadata.get("latency") and metadata.get("export"):
+            with open(os.path.join(folder, "MODEL_CARD.md"), encoding="utf-8") as f:
+                old = f.read()
+            latency_text = old[old.index("## Latency"):] if "## Latency" in old else None
+        return model_card(metadata, folder, latency_text)
+    return _card(hasattr(gan, "generator_for"), _is_scorer(gan), True)(metadata, folder)

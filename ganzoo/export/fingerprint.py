@@ -11,7 +11,9 @@ generator code or a judge change, the fingerprint moves and
 `check_fingerprint` says what moved. An image-in generator's 16 samples are
 its outputs for the paired dataset's first 16 test inputs, judged by the
 target domain's extractors; a CycleGAN's are 8 held-out A images translated
-to B and 8 B images translated to A, judged by their dataset's extractors.
+to B and 8 B images translated to A, judged by their dataset's extractors; an
+anomaly scorer's (``NAME[label=K]``) are its reconstructions of the base
+dataset's first 16 test images (every class), whose scores it also records.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ LOG_FLOOR = -10.0  # log-probabilities below this (p < 4.5e-5) are clipped: too 
 # moves the sample statistics by about 1e-6 and log-probabilities by about 1e-4.
 SAMPLE_TOLERANCE = 1e-4
 LOG_PROBABILITY_TOLERANCE = 0.02
+SCORE_TOLERANCE = 1e-3  # an anomaly scorer's scores, relative
 
 
 def _log_probabilities(judge, samples):
@@ -34,10 +37,16 @@ def _log_probabilities(judge, samples):
 
 def fingerprint(gan, dataset: str | None) -> dict:
     """The fingerprint of `gan` (judged by `dataset`'s shipped extractors, when it has them)."""
-    from ganzoo.data import pairs, unpaired  # pylint: disable=import-outside-toplevel
+    from ganzoo import data  # pylint: disable=import-outside-toplevel
+    from ganzoo.data import filtered, pairs, unpaired  # pylint: disable=import-outside-toplevel
     from ganzoo.metrics import evaluate, extractors  # pylint: disable=import-outside-toplevel
 
-    if dataset in pairs.DOMAIN:  # an image-in generator: its outputs for the first test inputs
+    scores = None
+    if callable(getattr(gan, "scorer_model", None)):  # an anomaly scorer: reconstructions and scores
+        dataset = filtered.resolve(dataset).base
+        images, _ = data.load_arrays(dataset, "test", limit=N)
+        samples, scores = gan.translate(images), gan.score(images)
+    elif dataset in pairs.DOMAIN:  # an image-in generator: its outputs for the first test inputs
         samples = gan.translate(pairs.load_pair_arrays(dataset, "test", limit=N)[0])
         dataset = pairs.DOMAIN[dataset]
     elif unpaired.is_unpaired(dataset):  # a CycleGAN: half A -> B, half B -> A, of held-out images
@@ -57,6 +66,8 @@ def fingerprint(gan, dataset: str | None) -> dict:
         "log_floor": LOG_FLOOR,
         "judges": {},
     }
+    if scores is not None:
+        facts["scores"] = np.asarray(scores, np.float64).tolist()
     if dataset in extractors.available_extractors():
         for judge in extractors.get_judges(dataset):
             facts["judges"][judge.judge] = _log_probabilities(judge, samples).round(4).tolist()
@@ -85,6 +96,11 @@ def check_fingerprint(gan, dataset: str | None, recorded: dict) -> list[str]:
         gap = float(np.max(np.abs(np.subtract(now[key], recorded[key]))))
         if gap > tolerance:
             problems.append(f"{key} differs by {gap:.3g} (tolerance {tolerance:g})")
+    if "scores" in recorded:  # an anomaly scorer's: relative round-off
+        gap = float(np.max(np.abs(np.subtract(now["scores"], recorded["scores"]))
+                           / np.maximum(np.abs(recorded["scores"]), 1e-6)))
+        if gap > SCORE_TOLERANCE:
+            problems.append(f"scores differ by {gap:.3g} relative (tolerance {SCORE_TOLERANCE:g})")
     # The checksum sums N x pixels absolute values: allow each 1e-5 of round-off.
     if abs(now["checksum"] - recorded["checksum"]) > 1e-5 * N * int(np.prod(_shape(gan, dataset))):
         problems.append(f"checksum {now['checksum']:.6g} != recorded {recorded['checksum']:.6g}")

@@ -15,7 +15,7 @@ import os
 
 import yaml
 
-from ganzoo import plots, presets
+from ganzoo import plots
 
 __all__ = ["model_card", "samples_picture", "tflite_quality"]
 
@@ -117,8 +117,7 @@ def model_card(metadata: dict, folder: str) -> str:
         f"{export['int8_calibration']['num_inputs']} real training inputs).", "",
         f"| file | quantization | size | max abs error | PSNR dB | SSIM | label accuracy | FID |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| `{presets.WEIGHTS_FILE}` (Keras) | float32, all GAN weights | "
-        f"{card.file_size(os.path.join(folder, presets.WEIGHTS_FILE)) / 1024:.0f} KiB | | "
+        "| {} (Keras) | float32, {} | {:.0f} KiB | | ".format(*card.weights_files(folder))
         + _cells(check["keras"], judges),
     ]
     for facts in export["formats"].values():
@@ -131,4 +130,4 @@ def model_card(metadata: dict, folder: str) -> str:
               + (", at any input size (the interpreter is resized per call)." if method == "upscale" else "."), ""]
     lines.append(card.latency_section(metadata["latency"], "when this entry was built", False)
                  .replace("calls each", "calls each on one test input"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + card.shipped_section(metadata)

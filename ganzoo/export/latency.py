@@ -7,7 +7,8 @@ SavedModel's serving signature and every ``.tflite`` file through
 `ganzoo.runtime.TFLiteGenerator` — interleaving them round by round, so that
 load changes on the machine hit every row alike, and reports the median. An
 image-in generator is timed on given input images, its files through
-`ganzoo.runtime.TFLiteTranslator`.
+`ganzoo.runtime.TFLiteTranslator`, an anomaly scorer (images -> scores) its
+``scorer*.tflite`` files through `ganzoo.runtime.TFLiteScorer`.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def _runners(generator, export_dir, batch_size, num_threads, images=None):
     import keras  # pylint: disable=import-outside-toplevel
 
     from ganzoo.export import conditional, image_in  # pylint: disable=import-outside-toplevel
-    from ganzoo.runtime import TFLiteGenerator, TFLiteTranslator  # pylint: disable=import-outside-toplevel
+    from ganzoo.runtime import TFLiteGenerator, TFLiteScorer, TFLiteTranslator  # pylint: disable=import-outside-toplevel
 
     model, condition = conditional.exportable(generator)
     if image_in.is_image_in(model):
         if images is None or len(images) < batch_size:
             raise ValueError(f"timing an image-in generator needs `images`, at least {batch_size} of them")
-        z, runtime, input_name = images[:batch_size], TFLiteTranslator, image_in.INPUT_NAME
+        runtime = TFLiteScorer if _is_scorer(model) else TFLiteTranslator
+        z, input_name = images[:batch_size], image_in.INPUT_NAME
     else:
         z = sampling.latents(batch_size, int(model.inputs[0].shape[-1]), seed=0)
         runtime, input_name = TFLiteGenerator, "z"
@@ -58,7 +60,7 @@ def _runners(generator, export_dir, batch_size, num_threads, images=None):
         if labels is not None:
             feeds[condition["name"]] = tf.constant(labels)
         runners["saved_model"] = lambda: serve(**feeds)
-    for name, filename in TFLITE_FILES.items():
+    for name, filename in _files(model).items():
         path = os.path.join(export_dir, filename)
         if os.path.isfile(path):
             runner = runtime(path, num_threads=num_threads)
@@ -86,7 +88,9 @@ def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
         "file_bytes"}`` (file size for TFLite rows, the SavedModel folder
         size for its row, None for Keras).
     """
-    rows = []
+    from ganzoo.export import conditional  # pylint: disable=import-outside-toplevel
+
+    rows, files = [], _files(conditional.exportable(generator)[0])
     for batch_size in batch_sizes:
         runners = _runners(generator, export_dir, batch_size, num_threads, images)
         for run in runners.values():
@@ -105,14 +109,26 @@ def measure(generator, export_dir, *, batch_sizes=(1, 64), rounds=50, warmup=5,
                 "median_ms": statistics.median(values),
                 "min_ms": min(values),
                 "rounds": rounds,
-                "file_bytes": _size(export_dir, name),
+                "file_bytes": _size(export_dir, name, files),
             })
     return rows
 
 
-def _size(export_dir, runner):
-    if runner in TFLITE_FILES:
-        return os.path.getsize(os.path.join(export_dir, TFLITE_FILES[runner]))
+def _is_scorer(model):
+    shape = model.output_shape
+    return isinstance(shape, tuple) and len(shape) == 1  # images -> one score each
+
+
+def _files(model):
+    """`{runner: file name}` of the TFLite files exported from `model` (``scorer*`` for a scorer)."""
+    from ganzoo.export import convert  # pylint: disable=import-outside-toplevel
+
+    return convert.tflite_files(convert.SCORES) if _is_scorer(model) else TFLITE_FILES
+
+
+def _size(export_dir, runner, files):
+    if runner in files:
+        return os.path.getsize(os.path.join(export_dir, files[runner]))
     if runner == "saved_model":
         total = 0
         for folder, _, files in os.walk(os.path.join(export_dir, "saved_model")):

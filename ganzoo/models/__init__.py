@@ -13,12 +13,14 @@ from ganzoo.models.stylegan2 import StyleGAN2
 
 # A family is a module with build_generator(sample_shape, *, latent_dim, ...)
 # and build_discriminator(sample_shape, ...).
-FAMILIES = {"cyclegan": cyclegan, "dcgan": dcgan, "mlp": mlp, "pix2pix": pix2pix, "srgan": srgan,
-            "stylegan2": stylegan2}
+FAMILIES = {"cyclegan": cyclegan, "dcgan": dcgan, "ganomaly": ganomaly, "mlp": mlp, "pix2pix": pix2pix,
+            "srgan": srgan, "stylegan2": stylegan2}
 # Families whose generator maps an image to an image: they train on paired datasets.
 IMAGE_TO_IMAGE = ("pix2pix", "srgan")
 # Families that translate between two unpaired image sets.
 UNPAIRED = ("cyclegan",)
+# Families that learn one class of images and score how unlike it an image is (`ganzoo score`).
+ANOMALY = ("ganomaly",)
 # GAN arguments the unpaired families do not take, at their defaults.
 _NOT_FOR_UNPAIRED = {"d_steps_per_g_step": 1, "d_pretrain_steps": 0, "gradient_penalty_weight": 0.0,
                      "r1_weight": 0.0, "ema_decay": None, "augment": None, "pack": 1}
@@ -90,6 +92,12 @@ def build_gan(
                                      discriminator=discriminator, **gan_kwargs)
         return module.build_pix2pix(sample_shape, input_channels=input_shape[-1], generator=generator,
                                     discriminator=discriminator, **gan_kwargs)
+    if family in ANOMALY:
+        if conditional is not None or num_generators != 1 or input_shape is not None:
+            raise ValueError(f"family {family!r} learns one class of images: give no conditional head, "
+                             "num_generators or input_shape.")
+        return ganomaly.build_ganomaly(sample_shape, latent_dim=latent_dim, generator=generator,
+                                       discriminator=discriminator, **gan_kwargs)
     if module is stylegan2:
         if conditional is not None or num_generators != 1 or input_shape is not None:
             raise ValueError("family 'stylegan2' is unconditional with one generator: give no conditional head, "
@@ -130,4 +138,4 @@ def build_gan(
     )
 
 
-__all__ = ["GAN", "GANomaly", "ganomaly", "fanogan", "StyleGAN2", "stylegan2", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]
+__all__ = ["ANOMALY", "GAN", "GANomaly", "ganomaly", "fanogan", "StyleGAN2", "stylegan2", "ConditionalGAN", "CycleGAN", "UNPAIRED", "cyclegan", "ImageToImageGAN", "MixtureGAN", "pix2pix", "srgan", "build_conditional_gan", "FAMILIES", "build_gan", "get_family", "IMAGE_TO_IMAGE", "dcgan", "mlp"]

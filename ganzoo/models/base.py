@@ -360,11 +360,12 @@ class GAN(keras.Model):
             )
 
     # -------------------------------------------------------------- sampling
-    def save_preset(self, directory, *, metadata=None, overwrite=False):
+    def save_preset(self, directory, *, metadata=None, overwrite=False, training_state=True):
         """Writes this GAN as a preset folder that `ganzoo.from_preset` loads (see `ganzoo.presets`)."""
         from ganzoo import presets  # pylint: disable=import-outside-toplevel
 
-        return presets.save_preset(self, directory, metadata=metadata, overwrite=overwrite)
+        return presets.save_preset(self, directory, metadata=metadata, overwrite=overwrite,
+                                   training_state=training_state)
 
     def generate(self, n, *, labels=None, seed=None, batch_size=256):
         """Draws `n` samples from the generator in inference mode.

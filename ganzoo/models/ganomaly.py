@@ -32,8 +32,8 @@ import numpy as np
 from keras import layers, ops
 
 from ganzoo.arguments import Filters, LatentSize
-from ganzoo.backend.gradients import constant, minimize, stateless_train_step
-from ganzoo.models import dcgan
+from ganzoo.backend.gradients import constant, minimize, stateless_test_step, stateless_train_step
+from ganzoo.models import dcgan, validation
 from ganzoo.models.anomaly import AnomalyScorer, ScoreDistance, check_images
 from ganzoo.models.image_to_image import ImageToImageGAN
 
@@ -96,10 +96,10 @@ class GANomaly(AnomalyScorer, ImageToImageGAN):
             raise ValueError(f"`score_kind` must be one of {SCORE_KINDS}, got {score_kind!r}.")
         if isinstance(encoder_weight, bool) or not isinstance(encoder_weight, (int, float)) or encoder_weight < 0:
             raise ValueError(f"`encoder_weight` must be a number >= 0, got {encoder_weight!r}.")
-        for key, default in (("paired_discriminator", False), ("reconstruction", "l1"), ("perceptual", None)):
+        for key, default in (("paired_discriminator", False), ("reconstruction", "l1"), ("perceptual", None),
+                             ("perceptual_weight", None), ("ema_decay", None), ("augment", None), ("pack", 1)):
             if kwargs.pop(key, default) != default:
                 raise ValueError(f"`{key}` is fixed for GANomaly; leave it at {default!r}.")
-        kwargs.pop("perceptual_weight", None)
         super().__init__(generator, discriminator, adversarial_weight=adversarial_weight,
                          reconstruction_weight=reconstruction_weight, paired_discriminator=False, **kwargs)
         self.encoder_weight = float(encoder_weight)
@@ -128,10 +128,6 @@ class GANomaly(AnomalyScorer, ImageToImageGAN):
 
     def _logits(self, inputs, images, *, training):
         return self.discriminator(images, training=training)[0]
-
-    def discriminator_loss(self, real, fake, labels=None, *, training=True):
-        return super().discriminator_loss(real, fake[0] if isinstance(fake, (tuple, list)) else fake, labels,
-                                          training=training)
 
     def generator_loss(self, fake, labels=None, *, training=True):
         reconstructions, latents, again = fake
@@ -163,6 +159,15 @@ class GANomaly(AnomalyScorer, ImageToImageGAN):
         self.optimizer.iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
+    @stateless_test_step
+    def test_step(self, data):
+        """Validation losses of a held-out batch: D on images against reconstructions, G's whole loss."""
+        real, context = self.unpack_batch(data)
+        fake = self.fake_batch(None, context, training=False)
+        d_loss, probabilities = self.discriminator_loss(real, fake[0], context, training=False)
+        g_loss, _ = self.generator_loss(fake, context, training=False)
+        return validation.log_losses(self, d_loss, g_loss, probabilities)
+
     # -------------------------------------------------------------- inference
     def translate(self, images, *, batch_size=64):
         """The reconstructions x' of `images` (what the sample pictures show beside the inputs)."""
@@ -171,6 +176,14 @@ class GANomaly(AnomalyScorer, ImageToImageGAN):
         outputs = [ops.convert_to_numpy(reconstructions(images[i:i + batch_size], training=False))
                    for i in range(0, len(images), batch_size)]
         return np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0,), np.float32)
+
+    def picture_tiles(self, inputs, targets=None):
+        """Tiles image, reconstruction and error map ``|x - x'|`` (white: large) per image, for sample pictures."""
+        from ganzoo import plots  # pylint: disable=import-outside-toplevel
+
+        reconstructions = self.translate(inputs)
+        errors = np.clip(np.abs(np.asarray(inputs, np.float32) - reconstructions), 0.0, 2.0) - 1.0
+        return plots.pair_tiles(inputs, reconstructions, errors)
 
     def scorer_model(self, kind=None):
         """A functional model from images to anomaly scores (`kind`: ``"latent"`` or ``"reconstruction"``)."""

@@ -32,6 +32,11 @@ def test_step(model, data):
     fake = model.fake_batch(batch_size, labels, training=False, latents=latents)
     d_loss, probabilities = model.discriminator_loss(real, fake, labels, training=False)
     g_loss, _ = model.generator_loss(fake, labels, training=False)
+    return log_losses(model, d_loss, g_loss, probabilities)
+
+
+def log_losses(model, d_loss, g_loss, probabilities):
+    """Adds one batch's losses and D's mean probabilities to `model`'s trackers; returns the metric results."""
     model.d_loss_tracker.update_state(d_loss)
     model.g_loss_tracker.update_state(g_loss)
     model.d_real_tracker.update_state(probabilities["d_real"])

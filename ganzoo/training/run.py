@@ -95,6 +95,10 @@ def conditional_kwargs(config, info):
         weights = {key: getattr(config.model, key)
                    for key in ("reconstruction_weight", "adversarial_weight", "perceptual", "perceptual_weight")}
         return {"input_shape": info.input_shape, **{k: v for k, v in weights.items() if v is not None}}
+    if config.model.family in models.ANOMALY:  # weights left out take the family's defaults (1, 50, 1)
+        given = {key: getattr(config.model, key) for key in ("reconstruction_weight", "adversarial_weight",
+                                                               "encoder_weight")}
+        return {k: v for k, v in given.items() if v is not None}
     if config.model.family == "stylegan2":  # the lazy regularisers and mixing left out take the family's defaults
         given = {key: getattr(config.model, key) for key in ("r1_interval", "pl_weight", "pl_interval", "style_mixing")}
         return {k: v for k, v in given.items() if v is not None}
@@ -260,6 +264,10 @@ def _train(config, *, force, resume, verbose, devices):
     if info.kind in ("pairs", "unpaired"):
         shown = data.load_arrays(config.data.dataset, held_out, **config.data.options(),
                                  limit=max(1, config.output.samples // (2 if info.kind == "unpaired" else 1)))
+    elif config.model.family in models.ANOMALY:  # held-out normal images, reconstructions, error maps
+        images, _ = data.load_arrays(config.data.dataset, held_out, **config.data.options(),
+                                     limit=config.output.samples)
+        shown = (images, images)
     fit_callbacks = [
         checkpoint.MergePartialEpoch(saver),
         callbacks.SampleGrid(os.path.join(out, "samples"), every=config.output.sample_every,
