@@ -2,7 +2,8 @@
 
 ``ganzoo train CONFIG --from-preset NAME`` (or ``train.from_preset: NAME`` in
 the config) builds the config's GAN, then copies the preset's generator,
-discriminator and EMA generator weights into it. The optimizers start fresh at
+discriminator and EMA generator weights into it (a generator-only preset's
+generator and EMA generator; the config's discriminator stays as built). The optimizers start fresh at
 the config's learning rates (lower ones than the preset was trained with are
 the usual choice). The config's model section must build the same networks
 as the preset's: copy it from the preset's ``metadata.json``
@@ -32,8 +33,9 @@ def start_from_preset(gan, name):
             the config's (e.g. another image size, class count or width).
     """
     preset = presets.from_preset(name)
-    pairs = [("generator", gan.generator, preset.generator),
-             ("discriminator", gan.discriminator, preset.discriminator)]
+    pairs = [("generator", gan.generator, preset.generator)]
+    if presets.read_metadata(name).get("training_state", True):  # a generator-only preset's D is untrained
+        pairs.append(("discriminator", gan.discriminator, preset.discriminator))
     if gan.ema_generator is not None:
         pairs.append(("EMA generator", gan.ema_generator, preset.ema_generator or preset.generator))
     for role, mine, theirs in pairs:
