@@ -1,21 +1,17 @@
 """`GAN`: the one adversarial training loop of ganzoo, for every Keras backend."""
 
-import logging
-
 import keras
 from keras import ops
 
 from ganzoo import losses, regularizers
 from ganzoo.augment import build_augmenter
 from ganzoo.layers.packing import pack as pack_samples
-from ganzoo.models import ema, learning_rates, optimizers, random_streams, validation
+from ganzoo.models import ema, learning_rates, optimizers, pretraining, random_streams, validation
 from ganzoo.models.sampling import check_int, generate
 from ganzoo.backend import distribution
 from ganzoo.backend.gradients import (
     constant, forward, minimize, minimize_through, stateless_test_step, stateless_train_step,
 )
-
-logger = logging.getLogger(__name__)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -323,20 +319,8 @@ class GAN(keras.Model):
         discriminator/generator rate ratio (`learning_rates.KeepRateRatio`).
         """
         self._check_compiled()
-        if self.d_pretrain_steps and _as_int(self.d_optimizer.iterations) == 0:
-            logger.info("Pre-training the discriminator for %d steps.", self.d_pretrain_steps)
-            self._retrace(pretraining=True)
-            try:
-                super().fit(
-                    x,
-                    epochs=1,
-                    steps_per_epoch=self.d_pretrain_steps,
-                    batch_size=kwargs.get("batch_size"),
-                    shuffle=kwargs.get("shuffle", True),
-                    verbose=0,
-                )
-            finally:
-                self._retrace(pretraining=False)
+        pretraining.pretrain_discriminator(self, x, batch_size=kwargs.get("batch_size"),
+                                           shuffle=kwargs.get("shuffle", True))
         if len(args) >= 5:  # callbacks passed by position: re-estimate after fit instead
             history = super().fit(x, *args, **kwargs)
             self.recompute_ema_statistics()
@@ -346,11 +330,6 @@ class GAN(keras.Model):
         kwargs["callbacks"] = [ema.RecomputeStatistics(), *(kwargs.get("callbacks") or []),
                                learning_rates.KeepRateRatio()]
         return super().fit(x, *args, **kwargs)
-
-    def _retrace(self, *, pretraining):
-        # The step reads this flag while tracing, so a new train function is needed.
-        self._pretraining = pretraining
-        self.train_function = None
 
     def _check_compiled(self):
         if not self.compiled or self.adversarial_loss is None:
@@ -423,6 +402,3 @@ class GAN(keras.Model):
             )
         return cls(**config)
 
-
-def _as_int(variable):
-    return int(ops.convert_to_numpy(variable))
