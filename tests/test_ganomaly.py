@@ -266,14 +266,17 @@ def test_zoo_entry_of_a_scorer_ships_threshold_scorer_exports_pictures_and_card(
            "output": {"dir": str(tmp_path / "run"), "samples": 4}}
     run.train(config.from_dict(raw), verbose=0)
     folder = tmp_path / "exported" / "sneaker_scorer"
-    metadata = entry.build_entry(tmp_path / "run", folder, latency_rounds=2)
+    metadata = entry.build_entry(tmp_path / "run", folder, n_eval=2000, latency_rounds=2)  # the first 2 000 test images
     assert {"MODEL_CARD.md", "config.json", "metadata.json", "metrics.json", "model.weights.h5", "roc.png",
             "samples.png", "scores.png", "scorer"} == set(os.listdir(folder))
     report = metadata["metrics"]
-    assert report["n"] == {"calibration": 500, "normal": 500, "anomalous": 9000}
+    from ganzoo import data
+
+    sneakers = int(np.sum(data.load_arrays("fashion_mnist", "test", with_labels=True, limit=2000)[1] == 7))
+    assert report["n"] == {"calibration": (sneakers + 1) // 2, "normal": sneakers // 2, "anomalous": 2000 - sneakers}
     assert report["normal_class"] == "Sneaker" and "Sneaker" not in report["per_class"] and len(report["per_class"]) == 9
     # The threshold comes from the other half of the normal test images: near the asked 5 % on this half.
-    assert report["threshold_fpr"] == 0.05 and report["scores"]["false_positive_rate"] < 0.12
+    assert report["threshold_fpr"] == 0.05 and report["scores"]["false_positive_rate"] < 0.2
     keras_auroc = report["scores"][f"auroc_{report['score_kind']}"]
     for facts in metadata["export"]["formats"].values():
         if facts["path"].endswith(".tflite"):
@@ -287,6 +290,6 @@ def test_zoo_entry_of_a_scorer_ships_threshold_scorer_exports_pictures_and_card(
     moved = dict(metadata["fingerprint"], scores=[s * 1.01 for s in metadata["fingerprint"]["scores"]])
     assert fingerprint.check_fingerprint(model, metadata["dataset"], moved) == [
         "scores differ by 0.0099 relative (tolerance 0.001)"]
-    again = entry.rescore_entry(folder)
+    again = entry.rescore_entry(folder, n_eval=2000)
     for key, value in report["scores"].items():
         assert again["scores"][key] == pytest.approx(value, abs=1e-6), key

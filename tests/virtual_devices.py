@@ -10,7 +10,9 @@ The devices must exist before the backend starts, hence a subprocess:
   and every weight's change to OUT.npz. (On TensorFlow give one count above 1 per
   process: two MirroredStrategies of different sizes in one process number
   their collective ops alike and collide.)
-* ``python tests/virtual_devices.py N cli ARGS...``: ``ganzoo ARGS...``.
+* ``python tests/virtual_devices.py N cli ARGS... [";;" ARGS...]``: ``ganzoo ARGS...``, then each
+  further command in the same process (one backend start for several runs), stopping at the first
+  that fails.
 * ``python tests/virtual_devices.py 1 host OUT.npz``: two steps of the tiny
   DCGAN, data-parallel over the processes that ``KERAS_DISTRIBUTION_*``
   describe (JAX multi-host, here on loopback), or alone without them;
@@ -40,8 +42,9 @@ from ganzoo.models import GAN, dcgan, pix2pix, stylegan2  # noqa: E402
 
 BATCH = 16  # 4 per device on 4 devices: a whole minibatch-std group (StyleGAN2) on each
 # On JAX the step is traced once for the global batch, so the two (batch norm; image to image)
-# suffice; TensorFlow's replicas also run the per-replica draws of DiffAugment and StyleGAN2.
-FAMILIES = ("dcgan", "pix2pix") if BACKEND == "jax" else ("dcgan", "dcgan_augment", "pix2pix", "stylegan2")
+# suffice; TensorFlow's replicas run the per-replica draws of DiffAugment and StyleGAN2 (its pix2pix
+# check passed too and was dropped for the test budget: no per-replica code of its own).
+FAMILIES = ("dcgan", "pix2pix") if BACKEND == "jax" else ("dcgan", "dcgan_augment", "stylegan2")
 
 
 def build(family):
@@ -99,7 +102,14 @@ if __name__ == "__main__":
     if sys.argv[2] == "cli":
         from ganzoo import cli  # noqa: E402
 
-        sys.exit(cli.main(sys.argv[3:]))
+        commands, status = [[]], 0
+        for arg in sys.argv[3:]:
+            commands.append([]) if arg == ";;" else commands[-1].append(arg)
+        for command in commands:
+            status = cli.main(command)
+            if status:
+                break
+        sys.exit(status)
     found = {}
     if sys.argv[2] == "host":  # one process of KERAS_DISTRIBUTION_NUM_PROCESSES, or alone without it
         several = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1 or "TF_CONFIG" in os.environ

@@ -88,14 +88,17 @@ def _kinds(model):
     return ganomaly.SCORE_KINDS if isinstance(model, ganomaly.GANomaly) else (model.score_kind,)
 
 
-def build(model, dataset, staging, *, latency_rounds=50):
-    """Calibrates `model`, exports its scorer, scores it and draws the pictures; returns the entry's facts."""
+def build(model, dataset, staging, *, limit=None, latency_rounds=50):
+    """Calibrates `model`, exports its scorer, scores it and draws the pictures; returns the entry's facts.
+
+    `limit`: use only the first `limit` test images (quick checks; default all).
+    """
     from ganzoo.export import latency  # pylint: disable=import-outside-toplevel
     from ganzoo.export.scorer import export_scorer  # pylint: disable=import-outside-toplevel
 
-    calibration, images, labels, normal, _ = test_split(dataset)
+    calibration, images, labels, normal, _ = test_split(dataset, limit)
     model.calibrate(calibration, fpr=FPR)
-    report = evaluate_scorer(model, dataset)
+    report = evaluate_scorer(model, dataset, limit=limit)
     scorer_dir = os.path.join(staging, "scorer")
     export = export_scorer(model, scorer_dir, inputs=calibration)
     tflite_quality(scorer_dir, images, labels != normal, export)

@@ -101,7 +101,7 @@ def build_entry(run_dir, out_dir, *, n_eval: int = 10_000, overwrite: bool = Fal
         if cycle or scorer:
             os.makedirs(staging)
             parts = (cycle_entry.build(gan, dataset, staging, n_eval=n_eval, latency_rounds=latency_rounds) if cycle
-                     else anomaly_entry.build(gan, dataset, staging, latency_rounds=latency_rounds))
+                     else anomaly_entry.build(gan, dataset, staging, limit=n_eval, latency_rounds=latency_rounds))
             export_facts, report, rows = parts["export"], parts["metrics"], parts["latency"]
             if scorer:
                 with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as f:
@@ -302,9 +302,9 @@ def rescore_entry(folder, *, n_eval: int = 10_000, write: bool = False, verbose:
     dataset = metadata["dataset"]
     cycle = hasattr(gan, "generator_for")
     if _is_scorer(gan):  # AUROC at the shipped threshold, each TFLite file scored alike
-        report = anomaly_entry.evaluate_scorer(gan, dataset)
+        report = anomaly_entry.evaluate_scorer(gan, dataset, limit=n_eval)
         if write:
-            _, images, labels, normal, _ = anomaly_entry.test_split(dataset)
+            _, images, labels, normal, _ = anomaly_entry.test_split(dataset, n_eval)
             anomaly_entry.tflite_quality(os.path.join(folder, "scorer"), images, labels != normal,
                                          metadata["export"])
     elif image_in.is_image_in(gan.sampling_generator):  # paired (or unpaired) scores, TFLite files scored alike
