@@ -26,7 +26,7 @@ POLICIES = {
 }
 
 
-def build_augmenter(policy, *, seed=None, name="augmenter"):
+def build_augmenter(policy, *, seed=None, name="augmenter", input_shape=None):
     """Returns a `keras.Sequential` applying the named transforms in order.
 
     Args:
@@ -34,10 +34,12 @@ def build_augmenter(policy, *, seed=None, name="augmenter"):
             "brightness", "contrast").
         seed: Base seed; transform i uses `seed + i`.
         name: Model name.
+        input_shape: If given, the batch shape the augmenter is built for;
+            it must be an image batch (NHWC).
 
     Raises:
-        ValueError: on an empty policy or an unknown name (the message
-            suggests the closest).
+        ValueError: on an empty policy, an unknown name (the message
+            suggests the closest), or an `input_shape` that is not NHWC.
     """
     if isinstance(policy, str):
         policy = [policy]
@@ -52,4 +54,10 @@ def build_augmenter(policy, *, seed=None, name="augmenter"):
                 f"Unknown augmentation {transform!r}; expected names from {sorted(POLICIES)}.{hint}"
             )
         transforms.append(gradients.traceable(POLICIES[transform](None if seed is None else seed + i)))
-    return keras.Sequential(transforms, name=name)
+    augmenter = keras.Sequential(transforms, name=name)
+    if input_shape is not None:
+        if len(input_shape) != 4:
+            raise ValueError(f"`augment` transforms images (NHWC); this generator outputs shape "
+                             f"{tuple(input_shape)}. Remove `augment` for point data.")
+        augmenter.build(tuple(input_shape))
+    return augmenter

@@ -6,6 +6,7 @@ PacGAN, minibatch stddev, spectral normalization) on tiny networks and data.
 
 import keras
 import numpy as np
+import pytest
 
 from conformance import GANConformance
 from ganzoo.models import build_gan
@@ -116,6 +117,10 @@ class TestDiffAugmentPack(GANConformance):
 
     def make_data(self, n):
         return images(n)
+
+    def test_refuses_point_data(self):
+        with pytest.raises(ValueError, match="transforms images.*Remove `augment`"):
+            tiny_mlp(0, augment=["flip"])
 
     def test_compiles_where_the_backend_can(self):
         """On JAX the step is compiled (Keras' "auto" refuses for RandomTranslation: an op-by-op epoch)."""

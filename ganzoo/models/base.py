@@ -109,15 +109,8 @@ class GAN(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_generator = ema.copy_generator(generator) if ema_decay is not None else None
-        self.augmenter = None
-        if self.augment:
-            if len(generator.output.shape) != 4:
-                raise ValueError(
-                    f"`augment` transforms images (NHWC); this generator outputs shape "
-                    f"{generator.output.shape}. Remove `augment` for point data."
-                )
-            self.augmenter = build_augmenter(self.augment, seed=seed)
-            self.augmenter.build(tuple(generator.output.shape))
+        self.augmenter = (build_augmenter(self.augment, seed=seed, input_shape=generator.output.shape)
+                          if self.augment else None)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
