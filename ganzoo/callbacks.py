@@ -33,7 +33,6 @@ from ganzoo.plots import (
     check_positive_int,
     ensure_parent,
     pair_columns,
-    pair_tiles,
     plot_history,
     save_image_grid,
     scatter_plot,

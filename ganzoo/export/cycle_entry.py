@@ -164,7 +164,7 @@ def model_card(metadata: dict, folder: str) -> str:
             f"files; int8 calibrated on {facts['int8_calibration']['num_inputs']} real training inputs).", "",
             f"| file | quantization | size | parity max abs error | translation accuracy | FID | max abs error "
             f"vs Keras ({check['n']}) |", "| --- | --- | --- | --- | --- | --- | --- |",
-            f"| Keras | float32 | | | " + " | ".join(_translation_cells(check["keras"], judges, direction)) + " | |",
+            "| Keras | float32 | | | " + " | ".join(_translation_cells(check["keras"], judges, direction)) + " | |",
         ]
         for file_facts in facts["formats"].values():
             parity = file_facts["parity"]

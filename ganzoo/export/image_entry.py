@@ -65,7 +65,7 @@ def _row(name, values, judges):
 
 def model_card(metadata: dict, folder: str) -> str:
     """The MODEL_CARD.md text of an image-in zoo entry."""
-    from ganzoo.export import card, latency  # pylint: disable=import-outside-toplevel
+    from ganzoo.export import card  # pylint: disable=import-outside-toplevel
 
     config, training = metadata["training_config"], metadata.get("training") or {}
     report, export = metadata["metrics"], metadata["export"]
@@ -115,7 +115,7 @@ def model_card(metadata: dict, folder: str) -> str:
         "(max abs error vs Keras: on 16 held-out inputs; gated files must agree to "
         f"{export['parity']['tolerance']:g} or the export fails; int8 calibrated on "
         f"{export['int8_calibration']['num_inputs']} real training inputs).", "",
-        f"| file | quantization | size | max abs error | PSNR dB | SSIM | label accuracy | FID |",
+        "| file | quantization | size | max abs error | PSNR dB | SSIM | label accuracy | FID |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         "| {} (Keras) | float32, {} | {:.0f} KiB | | ".format(*card.weights_files(folder))
         + _cells(check["keras"], judges),
