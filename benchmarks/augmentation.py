@@ -1,28 +1,36 @@
-"""Does synthetic data help a classifier? Fashion-MNIST with 100 real images per class.
+"""Does synthetic data help a classifier? Fashion-MNIST with 100 real images per class, recipe by recipe.
 
 For each seed:
 
 1. draw 100 training images per class (1 000 in all) from the Fashion-MNIST
    train split with that seed;
 2. train a conditional GAN (`--config`, default ``cgan_fashion_mnist`` with
-   DiffAugment translation and the batch size below) on those 1 000 images only;
-3. draw ``--synthetic-per-class`` images per class from it (`ganzoo.synthetic`);
-4. train the same small CNN (`ganzoo.metrics.extractors.build_classifier`,
-   the architecture of the shipped extractor) for the same number of steps on
-   (a) the 1 000 real images, (b) real + synthetic, (c) synthetic only
-   ("GAN-train"), and score each on the 10 000 real test images;
-5. score "GAN-test": the shipped Fashion-MNIST classifier's accuracy on
-   conditional samples against their requested labels.
+   DiffAugment translation and the batch size below) on those 1 000 images
+   only, and draw a pool of ``--pool-per-class`` images per class from it
+   (rounded to uint8 like `ganzoo augment`'s PNGs); the pool is cached under
+   ``--cache``, so recipes added later reuse it;
+3. for every recipe of `RECIPES`, train the same small CNN
+   (`ganzoo.metrics.extractors.build_classifier`) from the same initial
+   weights and score it on the 10 000 real test images;
+4. score "GAN-test": the shipped Fashion-MNIST classifier's accuracy on the
+   pool against its requested labels (a metric only; nothing trains on it).
 
-Every finished seed is appended to ``augmentation_runs.jsonl`` and reused on
-the next invocation with the same settings (so the run resumes); the report
-``augmentation.md`` / ``.json`` gives mean ± sample std over the seeds, the
-machine and the wall time.
+Equal exposure to the real data: every recipe that trains on real images
+passes over each of them ``--real-epochs`` times (an epoch is one pass over
+the recipe's whole training set), so adding synthetic images adds steps
+instead of taking passes over the real images away. Confidence filtering
+uses the real-only classifier of the same seed (never the shipped one, which
+saw all 60 000 training images).
+
+Every finished (seed, recipe) is appended to ``augmentation_runs.jsonl`` and
+reused by the next invocation with the same settings; the report
+``augmentation.md`` / ``.json`` gives each recipe's test accuracy and its
+gain over real-only, paired by seed (mean ± sample std, and per seed).
 
 Usage::
 
-    python benchmarks/augmentation.py [--seeds 3] [--gan-steps 1500] [--backend tensorflow]
-        [--synthetic-per-class 500] [--classifier-steps 600] [--out benchmarks/results]
+    python benchmarks/augmentation.py [--seeds 3] [--recipes real,plus_100,...] [--gan-steps 1500] [--gan-r1 0.1]
+        [--pool-per-class 500] [--real-epochs 30] [--backend tensorflow] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -40,30 +48,58 @@ import numpy as np
 REAL_PER_CLASS = 100
 GAN_BATCH = 50  # 1 000 images -> 20 full batches per epoch
 CLASSIFIER_BATCH = 64
-ARMS = {
-    "a_real": "(a) 1 000 real images",
-    "b_real_plus_synthetic": "(b) real + synthetic",
-    "c_synthetic_only": "(c) synthetic only (GAN-train)",
+PRETRAIN_EPOCHS = 10  # passes over the synthetic pool before fine-tuning on the real images
+# name -> what the classifier trains on (the report's first column).
+RECIPES = {
+    "real": "1 000 real images only",
+    "synthetic_only": "the synthetic pool only (GAN-train)",
+    "plus_50": "real + 50 synthetic per class",
+    "plus_100": "real + 100 synthetic per class",
+    "plus_500": "real + 500 synthetic per class",
+    "plus_100_confident": "real + the 100 synthetic per class the real-only classifier is surest of",
+    "plus_500_weight_0.2": "real + 500 synthetic per class, each synthetic image's loss weighted 0.2",
+    "pretrain_finetune": f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
 }
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs",
+                             "augmentation_pools")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated names of RECIPES")
     parser.add_argument("--config", default="cgan_fashion_mnist", help="conditional zoo config")
     parser.add_argument("--gan-steps", type=int, default=1500, help="generator steps of the small-data cGAN")
-    parser.add_argument("--synthetic-per-class", type=int, default=500)
-    parser.add_argument("--classifier-steps", type=int, default=600, help="optimizer steps of every classifier")
+    parser.add_argument("--gan-r1", type=float, default=None,
+                        help="R1 weight of the small-data cGAN (default: the config's)")
+    parser.add_argument("--pool-per-class", type=int, default=500, help="synthetic images drawn per class")
+    parser.add_argument("--real-epochs", type=int, default=30, help="passes over each real image, every recipe")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached synthetic pools")
     parser.add_argument("--dry-run", action="store_true", help="only rewrite the report")
     parser.add_argument("--note", default=None, help="a sentence added under the report's header")
     args = parser.parse_args(argv)
-    for key in ("seeds", "gan_steps", "synthetic_per_class", "classifier_steps"):
+    for key in ("seeds", "gan_steps", "pool_per_class", "real_epochs"):
         if getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    args.recipes = [r for r in args.recipes.split(",") if r]
+    unknown = sorted(set(args.recipes) - set(RECIPES))
+    if unknown or not args.recipes:
+        parser.error(f"unknown recipes {unknown}; choose from {', '.join(RECIPES)}")
+    too_big = [r for r in args.recipes if pool_needed(r) > args.pool_per_class]
+    if too_big:
+        parser.error(f"recipes {too_big} need more than --pool-per-class {args.pool_per_class} images per class")
+    if "real" not in args.recipes:
+        args.recipes.insert(0, "real")  # the baseline every gain is paired with
     return args
+
+
+def pool_needed(recipe):
+    """Synthetic images per class the recipe takes from the pool (0: it takes the whole pool or none)."""
+    digits = "".join(c for c in recipe.split("_")[1] if c.isdigit()) if recipe.startswith("plus_") else ""
+    return int(digits) if digits else 0
 
 
 def small_subset(x, y, seed):
@@ -76,8 +112,8 @@ def small_subset(x, y, seed):
     return x[picked], y[picked]
 
 
-def train_cgan(config_name, x, y, seed, steps):
-    """A conditional GAN of `config_name` trained on (x, y) only, with DiffAugment translation."""
+def train_cgan(config_name, x, y, seed, steps, r1_weight=None):
+    """A conditional GAN of `config_name` trained on (x, y) only, with DiffAugment translation (and R1 if given)."""
     from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
     from ganzoo.training.run import build_from_config  # pylint: disable=import-outside-toplevel
 
@@ -85,31 +121,25 @@ def train_cgan(config_name, x, y, seed, steps):
     if config.model.conditional is None:
         raise SystemExit(f"--config {config_name!r} is not conditional; use e.g. cgan_fashion_mnist")
     # Small data: let D see translated images so it cannot memorise the 1 000 (DiffAugment).
-    model = dataclasses.replace(config.model, augment=config.model.augment or ["translation"])
+    model = dataclasses.replace(config.model, augment=config.model.augment or ["translation"],
+                                **({} if r1_weight is None else {"r1_weight": r1_weight}))
     config = dataclasses.replace(config, model=model, train=dataclasses.replace(config.train, seed=seed))
     gan = build_from_config(config)
     steps_per_epoch = len(x) // GAN_BATCH
     gan.fit(x, y, batch_size=GAN_BATCH, epochs=max(1, round(steps / steps_per_epoch)), shuffle=True, verbose=0)
-    return gan, config
+    return gan
 
 
-def train_classifier(x, y, x_test, y_test, seed, steps):
-    """The shipped extractor's CNN trained for `steps` Adam steps on (x, y); returns test accuracy."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    from ganzoo.metrics import extractors  # pylint: disable=import-outside-toplevel
-
-    keras.utils.set_random_seed(seed)
-    model = extractors.build_classifier(x.shape[1:], int(y_test.max()) + 1, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    steps_per_epoch = int(np.ceil(len(x) / CLASSIFIER_BATCH))
-    epochs = max(1, round(steps / steps_per_epoch))
-    model.fit(x, y, batch_size=CLASSIFIER_BATCH, epochs=epochs, shuffle=True, verbose=0)
-    return float(model.evaluate(x_test, y_test, batch_size=500, verbose=0)[1])
-
-
-def run_seed(args, seed, x_train, y_train, x_test, y_test):
+def synthetic_pool(args, seed, x_real, y_real):
+    """The seed's cGAN pool {x uint8-rounded floats, y, gan_test, gan_seconds, gan_generator_steps}, cached."""
+    r1 = "" if args.gan_r1 is None else f"_r1{args.gan_r1:g}"
+    path = os.path.join(args.cache, f"{args.config}{r1}_{args.backend}_steps{args.gan_steps}_"
+                                    f"pool{args.pool_per_class}_seed{seed}.npz")
+    if os.path.exists(path):
+        with np.load(path) as f:
+            pool = {k: f[k] for k in f.files}
+        pool["x"] = pool["x"].astype(np.float32) / 127.5 - 1.0
+        return pool
     import keras  # pylint: disable=import-outside-toplevel
 
     from ganzoo.metrics import extractors, scores  # pylint: disable=import-outside-toplevel
@@ -117,40 +147,109 @@ def run_seed(args, seed, x_train, y_train, x_test, y_test):
 
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    x_real, y_real = small_subset(x_train, y_train, seed)
-    gan, _ = train_cgan(args.config, x_real, y_real, seed, args.gan_steps)
-    gan_seconds = time.perf_counter() - start
+    gan = train_cgan(args.config, x_real, y_real, seed, args.gan_steps, args.gan_r1)
+    seconds = time.perf_counter() - start
+    y = np.repeat(np.arange(int(y_real.max()) + 1), args.pool_per_class).astype(np.int32)
+    pixels = to_uint8(gan.generate(len(y), labels=y, seed=1000 + seed))
+    x = pixels.astype(np.float32) / 127.5 - 1.0
+    pool = {"x": x, "y": y, "gan_seconds": np.float64(seconds),
+            "gan_generator_steps": np.int64(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
+            "gan_test": np.float64(scores.label_accuracy(
+                extractors.get_extractor("fashion_mnist").probabilities(x), y))}
+    os.makedirs(args.cache, exist_ok=True)
+    np.savez(path + ".tmp.npz", **{**pool, "x": pixels})
+    os.replace(path + ".tmp.npz", path)
+    return pool
+
+
+def first_per_class(x, y, k):
+    """The first `k` images of every class of (x, y), in class order."""
+    picked = np.concatenate([np.flatnonzero(y == label)[:k] for label in np.unique(y)])
+    return x[picked], y[picked]
+
+
+def most_confident_per_class(x, y, probabilities, k):
+    """The `k` images of every class whose requested label gets the highest probability."""
+    confidence = probabilities[np.arange(len(y)), y]
+    picked = np.concatenate([
+        np.flatnonzero(y == label)[np.argsort(-confidence[y == label], kind="stable")[:k]]
+        for label in np.unique(y)])
+    return x[picked], y[picked]
+
+
+def phases(recipe, real, pool, real_model_probabilities, real_epochs):
+    """The recipe's training phases: [(x, y, sample_weight or None, epochs)], trained in order."""
+    (x_real, y_real), (x_pool, y_pool) = real, pool
+
+    def union(x, y, weight=1.0):
+        weights = None if weight == 1.0 else np.concatenate(
+            [np.ones(len(y_real), np.float32), np.full(len(y), weight, np.float32)])
+        return [(np.concatenate([x_real, x]), np.concatenate([y_real, y]), weights, real_epochs)]
+
+    if recipe == "real":
+        return [(x_real, y_real, None, real_epochs)]
+    if recipe == "synthetic_only":
+        return [(x_pool, y_pool, None, real_epochs)]
+    if recipe.startswith("plus_") and recipe[5:].isdigit():
+        return union(*first_per_class(x_pool, y_pool, int(recipe[5:])))
+    if recipe == "plus_100_confident":
+        return union(*most_confident_per_class(x_pool, y_pool, real_model_probabilities(x_pool), 100))
+    if recipe == "plus_500_weight_0.2":
+        return union(*first_per_class(x_pool, y_pool, 500), weight=0.2)
+    if recipe == "pretrain_finetune":
+        return [(x_pool, y_pool, None, PRETRAIN_EPOCHS), (x_real, y_real, None, real_epochs)]
+    raise ValueError(f"unknown recipe {recipe!r}")
+
+
+def train_classifier(training_phases, seed, num_classes):
+    """The shipped extractor's CNN, from the seed's initial weights, fit phase by phase; returns it and its steps."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from ganzoo.metrics import extractors  # pylint: disable=import-outside-toplevel
+
+    keras.utils.set_random_seed(seed)
+    model = extractors.build_classifier(training_phases[0][0].shape[1:], num_classes, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    for x, y, weights, epochs in training_phases:
+        model.fit(x, y, sample_weight=weights, batch_size=CLASSIFIER_BATCH, epochs=epochs, shuffle=True, verbose=0)
+    return model, int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+def run_recipes(args, seed, todo, x_train, y_train, x_test, y_test):
+    """Trains and scores the seed's `todo` recipes (the real-only one first); yields one record each."""
+    real = small_subset(x_train, y_train, seed)
+    pool_start = time.perf_counter()
+    pool = synthetic_pool(args, seed, *real)
+    pool_seconds = time.perf_counter() - pool_start
     classes = int(y_test.max()) + 1
-    y_synthetic = np.repeat(np.arange(classes), args.synthetic_per_class).astype(np.int32)
-    x_synthetic = gan.generate(len(y_synthetic), labels=y_synthetic, seed=1000 + seed)
-    # Synthetic images go through the same uint8 rounding as `ganzoo augment`'s PNGs.
-    x_synthetic = to_uint8(x_synthetic).astype(np.float32) / 127.5 - 1.0
-    gan_test = scores.label_accuracy(extractors.get_extractor("fashion_mnist").probabilities(x_synthetic),
-                                     y_synthetic)
-    accuracy = {
-        "a_real": train_classifier(x_real, y_real, x_test, y_test, seed, args.classifier_steps),
-        "b_real_plus_synthetic": train_classifier(
-            np.concatenate([x_real, x_synthetic]), np.concatenate([y_real, y_synthetic]),
-            x_test, y_test, seed, args.classifier_steps),
-        "c_synthetic_only": train_classifier(x_synthetic, y_synthetic, x_test, y_test, seed,
-                                             args.classifier_steps),
-    }
-    return {
-        "seed": seed,
-        "accuracy": accuracy,
-        "gan_test": gan_test,
-        "gan_generator_steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
-        "gan_seconds": round(gan_seconds, 1),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    cache = {}
+
+    def real_model_probabilities(x):
+        if "real" not in cache:
+            cache["real"] = train_classifier(phases("real", real, (pool["x"], pool["y"]), None, args.real_epochs),
+                                             seed, classes)[0]
+        return cache["real"].predict(x, batch_size=500, verbose=0)
+
+    for recipe in todo:
+        start = time.perf_counter()
+        training_phases = phases(recipe, real, (pool["x"], pool["y"]), real_model_probabilities, args.real_epochs)
+        model, steps = train_classifier(training_phases, seed, classes)
+        if recipe == "real":
+            cache["real"] = model
+        accuracy = float(model.evaluate(x_test, y_test, batch_size=500, verbose=0)[1])
+        yield {"seed": seed, "recipe": recipe, "accuracy": accuracy, "classifier_steps": steps,
+               "training_images": int(sum(len(p[1]) for p in training_phases)),
+               "seconds": round(time.perf_counter() - start, 1), "pool_seconds": round(pool_seconds, 1),
+               "gan_test": float(pool["gan_test"]), "gan_seconds": round(float(pool["gan_seconds"]), 1),
+               "gan_generator_steps": int(pool["gan_generator_steps"])}
+        pool_seconds = 0.0  # counted once per seed
 
 
 def settings(args):
-    return {"config": args.config, "gan_steps": args.gan_steps, "backend": args.backend,
-            "synthetic_per_class": args.synthetic_per_class, "classifier_steps": args.classifier_steps,
-            "real_per_class": REAL_PER_CLASS,
-            # Runs before GAN.fit re-estimated the EMA generator's batch-norm statistics differ.
-            "ema_statistics": "re-estimated"}
+    return {"config": args.config, "gan_steps": args.gan_steps, "gan_r1": args.gan_r1, "backend": args.backend,
+            "pool_per_class": args.pool_per_class, "real_epochs": args.real_epochs,
+            "real_per_class": REAL_PER_CLASS, "classifier_batch": CLASSIFIER_BATCH}
 
 
 def mean_std(values):
@@ -158,55 +257,73 @@ def mean_std(values):
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def summarize(runs):
+    """{recipe: {seeds, accuracy (mean, std), gain over real-only paired by seed (mean, std), per seed}}."""
+    by = {(r["recipe"], r["seed"]): r for r in runs}
+    summary = {}
+    for recipe in [r for r in RECIPES if any(k[0] == r for k in by)]:
+        seeds = sorted(s for (name, s) in by if name == recipe)
+        paired = [s for s in seeds if ("real", s) in by]
+        accuracy = [100 * by[recipe, s]["accuracy"] for s in seeds]
+        gains = [100 * (by[recipe, s]["accuracy"] - by["real", s]["accuracy"]) for s in paired]
+        summary[recipe] = {"seeds": seeds, "accuracy": mean_std(accuracy), "per_seed": accuracy,
+                           "gain": mean_std(gains) if gains else None, "gains": gains,
+                           "classifier_steps": int(np.median([by[recipe, s]["classifier_steps"] for s in seeds]))}
+    return summary
+
+
 def report(args, runs, info):
+    summary = summarize(runs)
+    seeds = sorted({r["seed"] for r in runs})
+    gan = {r["seed"]: r for r in runs}
+    gan_tests = [100 * gan[s]["gan_test"] for s in seeds]
+    best = max((r for r in summary if r != "real" and summary[r]["gain"]), default=None,
+               key=lambda r: summary[r]["gain"][0])
     lines = [
         "# Augmentation benchmark: Fashion-MNIST with 100 real images per class",
         "",
         f"- machine: {info['cpu']}, {info['cores']} cores, {info['platform']}",
         f"- backend: {args.backend}, Keras {info['keras']}, Python {info['python']}",
         f"- settings: {json.dumps(settings(args))}",
-        f"- seeds: {sorted(r['seed'] for r in runs)}; wall time of the runs: "
-        f"{sum(r['seconds'] for r in runs):.0f} s (cGAN training {sum(r['gan_seconds'] for r in runs):.0f} s)",
+        f"- seeds: {seeds}; classifier training {sum(r['seconds'] for r in runs):.0f} s, cGAN training "
+        f"{sum(gan[s]['gan_seconds'] for s in seeds):.0f} s (the sums over runs)",
         f"- runs from {min(r['date'] for r in runs)} to {max(r['date'] for r in runs)} (UTC)",
         *([f"- note: {args.note}"] if args.note else []),
         "",
         "Protocol: per seed, 100 train images per class are drawn; a conditional GAN "
-        f"({args.config}, DiffAugment translation, batch {GAN_BATCH}) trains on them only; "
-        f"{args.synthetic_per_class} images per class are drawn from it; the same CNN "
-        f"(ganzoo.metrics.extractors.build_classifier) trains {args.classifier_steps} Adam steps "
-        f"(batch {CLASSIFIER_BATCH}) on each training set and is scored on the 10 000 real test "
-        "images. GAN-test: the shipped Fashion-MNIST classifier (91.7 % on real test images) on "
-        "the synthetic images against their requested labels. Mean ± sample std over seeds.",
+        f"({args.config}, DiffAugment translation{'' if args.gan_r1 is None else f', R1 {args.gan_r1:g}'}, batch "
+        f"{GAN_BATCH}, {args.gan_steps} generator steps) trains "
+        f"on them only; a pool of {args.pool_per_class} images per class is drawn from it. For each recipe the "
+        "same CNN (ganzoo.metrics.extractors.build_classifier, Adam 1e-3, batch "
+        f"{CLASSIFIER_BATCH}) trains from the same initial weights so that every real image is seen "
+        f"{args.real_epochs} times (an epoch is one pass over the recipe's training set), and is scored on "
+        "the 10 000 real test images. Gains are paired by seed against the real-only classifier. GAN-test: "
+        "the shipped Fashion-MNIST classifier (91.7 % on real test images) on the pool against its "
+        "requested labels.",
         "",
-        "| training set | test accuracy (%) | per seed |",
-        "| --- | --- | --- |",
+        "| recipe | trains on | seeds | classifier steps | test accuracy (%) | gain over real only (points) "
+        "| gain per seed |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    summary = {}
-    for key, label in ARMS.items():
-        values = [100 * r["accuracy"][key] for r in runs]
-        summary[key] = mean_std(values)
-        lines.append(f"| {label} | {summary[key][0]:.2f} ± {summary[key][1]:.2f} | "
-                     f"{', '.join(f'{v:.2f}' for v in values)} |")
-    gains = [100 * (r["accuracy"]["b_real_plus_synthetic"] - r["accuracy"]["a_real"]) for r in runs]
-    gan_tests = [100 * r["gan_test"] for r in runs]
-    summary["gain_b_minus_a"] = mean_std(gains)
-    summary["gan_test"] = mean_std(gan_tests)
-    lines += [
-        "",
-        f"(b) - (a), paired by seed: **{summary['gain_b_minus_a'][0]:+.2f} ± "
-        f"{summary['gain_b_minus_a'][1]:.2f} points** (per seed: {', '.join(f'{g:+.2f}' for g in gains)}).",
-        "",
-        f"GAN-test of the small-data cGANs: {summary['gan_test'][0]:.1f} ± {summary['gan_test'][1]:.1f} % "
-        f"(per seed: {', '.join(f'{g:.1f}' for g in gan_tests)}).",
-        "",
-    ]
+    for recipe, row in summary.items():
+        gain = "" if recipe == "real" or not row["gain"] else f"{row['gain'][0]:+.2f} ± {row['gain'][1]:.2f}"
+        name = f"**{recipe}** (best)" if recipe == best else recipe
+        lines.append(f"| {name} | {RECIPES[recipe]} | {len(row['seeds'])} | {row['classifier_steps']} | "
+                     f"{row['accuracy'][0]:.2f} ± {row['accuracy'][1]:.2f} | {gain} | "
+                     f"{', '.join(f'{g:+.2f}' for g in row['gains']) if recipe != 'real' else ''} |")
+    lines += ["", f"GAN-test of the small-data cGANs: {np.mean(gan_tests):.1f} % (per seed: "
+              f"{', '.join(f'{g:.1f}' for g in gan_tests)}).", ""]
+    if best:
+        lines += [f"Best recipe: **{best}**, {summary[best]['gain'][0]:+.2f} ± {summary[best]['gain'][1]:.2f} "
+                  f"points over real only ({len(summary[best]['gains'])} seeds, paired).", ""]
     os.makedirs(args.out, exist_ok=True)
     md = os.path.join(args.out, "augmentation.md")
     with open(md, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     with open(os.path.join(args.out, "augmentation.json"), "w", encoding="utf-8") as f:
-        json.dump({"settings": settings(args), "machine": info, "runs": runs, "summary": summary}, f, indent=1)
-    return md, summary
+        json.dump({"settings": settings(args), "machine": info, "runs": runs, "summary": summary, "best": best},
+                  f, indent=1)
+    return md, summary, best
 
 
 def main(argv=None):
@@ -224,28 +341,32 @@ def main(argv=None):
     if os.path.exists(runs_path):
         with open(runs_path, encoding="utf-8") as f:
             recorded = [json.loads(line) for line in f if line.strip()]
-    recorded = [r for r in recorded if r["settings"] == settings(args)]
-    done = {r["seed"] for r in recorded}
-    todo = [] if args.dry_run else [s for s in range(args.seeds) if s not in done]
-    print(f"augmentation: {len(todo)} seeds to run, {len(done)} recorded in {runs_path}", flush=True)
+    recorded = [r for r in recorded if r["settings"] == settings(args) and "recipe" in r]
+    done = {(r["seed"], r["recipe"]) for r in recorded}
+    todo = {} if args.dry_run else {
+        s: [r for r in args.recipes if (s, r) not in done] for s in range(args.seeds)}
+    todo = {s: recipes for s, recipes in todo.items() if recipes}
+    print(f"augmentation: {sum(map(len, todo.values()))} runs to do, {len(done)} recorded in {runs_path}",
+          flush=True)
     if todo:
         x_train, y_train = data.load_arrays("fashion_mnist", "train", with_labels=True)
         x_test, y_test = data.load_arrays("fashion_mnist", "test", with_labels=True)
-    for seed in todo:
-        run = run_seed(args, seed, x_train, y_train, x_test, y_test)
-        run.update(settings=settings(args), date=datetime.datetime.now(datetime.timezone.utc)
-                   .isoformat(timespec="seconds"))
-        os.makedirs(args.out, exist_ok=True)
-        with open(runs_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(run) + "\n")
-        recorded.append(run)
-        print(f"seed {seed}: " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in run["accuracy"].items())
-              + f", GAN-test {100 * run['gan_test']:.1f} %, {run['seconds']:.0f} s", flush=True)
+    for seed, recipes in todo.items():
+        for run in run_recipes(args, seed, recipes, x_train, y_train, x_test, y_test):
+            run.update(settings=settings(args), date=datetime.datetime.now(datetime.timezone.utc)
+                       .isoformat(timespec="seconds"))
+            os.makedirs(args.out, exist_ok=True)
+            with open(runs_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(run) + "\n")
+            recorded.append(run)
+            print(f"seed {seed} {run['recipe']}: {100 * run['accuracy']:.2f} % ({run['classifier_steps']} steps, "
+                  f"{run['seconds']:.0f} s), GAN-test {100 * run['gan_test']:.1f} %", flush=True)
     if not recorded:
         raise SystemExit(f"no runs recorded in {runs_path} with these settings; run without --dry-run")
-    path, summary = report(args, recorded, info)
-    print(f"(b) - (a): {summary['gain_b_minus_a'][0]:+.2f} ± {summary['gain_b_minus_a'][1]:.2f} points; "
-          f"wrote {path}", flush=True)
+    path, summary, best = report(args, recorded, info)
+    if best:
+        print(f"best recipe {best}: {summary[best]['gain'][0]:+.2f} ± {summary[best]['gain'][1]:.2f} points over "
+              f"real only; wrote {path}", flush=True)
     return 0
 
 

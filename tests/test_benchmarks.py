@@ -45,21 +45,38 @@ def test_mode_collapse_records_resumes_and_reports(tmp_path, capsys):
     reason="bookkeeping only (arms, resume, report); the conditional models it trains pass the "
     "conformance suite on every backend; runs once, in the torch pass (2-minute test on JAX)",
 )
-def test_augmentation_runs_the_three_arms_and_resumes(tmp_path, capsys):
+def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, capsys):
     script = load_script("augmentation")
-    args = ["--seeds", "1", "--gan-steps", "20", "--synthetic-per-class", "3", "--classifier-steps", "2",
-            "--out", str(tmp_path), "--backend", keras.backend.backend()]
-    assert script.main(args) == 0
-    assert script.main(args) == 0  # the recorded seed is reused
+    args = ["--seeds", "1", "--gan-steps", "20", "--pool-per-class", "100", "--real-epochs", "2",
+            "--out", str(tmp_path), "--cache", str(tmp_path / "pools"), "--backend", keras.backend.backend()]
+    assert script.main([*args, "--recipes", "plus_50,plus_100_confident,pretrain_finetune"]) == 0
+    # A recipe added later reuses the cached pool (no cGAN is trained) and the recorded runs.
+    assert script.main([*args, "--recipes", "plus_50,synthetic_only"]) == 0
     output = capsys.readouterr().out
-    assert "0 seeds to run, 1 recorded" in output
+    assert "4 runs to do, 0 recorded" in output and "1 runs to do, 4 recorded" in output
     with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
-        runs = [json.loads(line) for line in f]
-    assert len(runs) == 1 and runs[0]["gan_generator_steps"] == 20
-    assert set(runs[0]["accuracy"]) == set(script.ARMS)
-    assert all(0.0 <= v <= 1.0 for v in runs[0]["accuracy"].values()) and 0.0 <= runs[0]["gan_test"] <= 1.0
+        runs = {r["recipe"]: r for r in map(json.loads, f)}
+    assert list(runs) == ["real", "plus_50", "plus_100_confident", "pretrain_finetune", "synthetic_only"]
+    assert len({r["gan_seconds"] for r in runs.values()}) == 1 and runs["real"]["gan_generator_steps"] == 20
+    # Equal passes over the real images: an epoch is one pass over the recipe's set (batch 64).
+    assert runs["real"]["classifier_steps"] == 2 * 16
+    assert runs["plus_50"]["classifier_steps"] == 2 * 24 and runs["plus_50"]["training_images"] == 1500
+    assert runs["plus_100_confident"]["training_images"] == 2000
+    assert runs["pretrain_finetune"]["classifier_steps"] == script.PRETRAIN_EPOCHS * 16 + 2 * 16
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in runs.values()) and 0.0 <= runs["real"]["gan_test"] <= 1.0
     report = (tmp_path / "augmentation.md").read_text(encoding="utf-8")
-    assert "(b) - (a), paired by seed" in report and "| (a) 1 000 real images |" in report
+    assert "| real | 1 000 real images only | 1 |" in report and "Best recipe: **" in report
+    with pytest.raises(SystemExit):  # a recipe that needs more images than the pool holds
+        script.parse_args(["--pool-per-class", "50", "--recipes", "plus_100"])
+
+
+def test_confidence_filter_keeps_each_class_surest_images():
+    script = load_script("augmentation")
+    y = np.array([0, 0, 0, 1, 1, 1])
+    probabilities = np.array([[.9, .1], [.2, .8], [.6, .4], [.5, .5], [.1, .9], [.7, .3]])
+    x, labels = script.most_confident_per_class(np.arange(6), y, probabilities, 2)
+    np.testing.assert_array_equal(x, [0, 2, 4, 3])
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1])
 
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="bookkeeping of the runners (each model passes "
