@@ -20,11 +20,14 @@ file, or pass another ``--out``, to start afresh.
 Usage::
 
     python benchmarks/mode_collapse.py [--configs NAME_OR_PATH ...] [--seeds 10]
-        [--backend tensorflow] [--steps N] [--out benchmarks/results]
+        [--backend tensorflow] [--steps N] [--equal-budget] [--out benchmarks/results]
 
 Without ``--configs`` it runs every zoo config whose dataset is ring8 or grid25.
 ``--steps N`` trains for one epoch of N steps instead of the config's schedule
-(for smoke runs).
+(for smoke runs). ``--equal-budget`` trains every remedy config on the
+networks, latent size, batch and steps of its dataset's plain GAN
+(``gan_ring8``, ``gan_grid25``), recorded as ``<config>@gan_<dataset>``, so
+the remedy is the only difference from the baseline.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def parse_args(argv=None):
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     parser.add_argument("--steps", type=int, default=None,
                         help="train one epoch of this many steps instead of the config's schedule")
+    parser.add_argument("--equal-budget", action="store_true",
+                        help="train every remedy config with its dataset's plain GAN's (gan_<dataset>) "
+                             "networks, latent size, batch and steps: only the remedy differs")
     parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the report, JSON and plots")
     parser.add_argument("--note", default=None, help="a sentence added under the report's header")
     parser.add_argument("--dry-run", action="store_true",
@@ -96,6 +102,36 @@ def load_configs(parser, names):
     if not configs:
         parser.error(f"no config trains on {' or '.join(DATASETS)}; pass some with --configs")
     return configs
+
+
+def with_budget_of(config, baseline):
+    """`config`'s remedy (loss, regularizers, EMA, packing, ...) on `baseline`'s networks, batch and steps.
+
+    The networks' sizes (hidden units), the latent size, the batch size and the
+    schedule (epochs, steps per epoch) come from `baseline`; everything else
+    (the remedy, its optimizer settings) from `config`. The name becomes
+    ``<config>@<baseline>`` so its runs are recorded apart.
+    """
+    model = dataclasses.replace(
+        config.model, latent_dim=baseline.model.latent_dim,
+        generator={**config.model.generator, "hidden_units": baseline.model.generator["hidden_units"]},
+        discriminator={**config.model.discriminator,
+                       "hidden_units": baseline.model.discriminator["hidden_units"]})
+    return dataclasses.replace(
+        config, name=f"{config.name}@{baseline.name}", model=model,
+        description=f"{config.description}; on {baseline.name}'s networks, batch and steps",
+        data=dataclasses.replace(config.data, batch_size=baseline.data.batch_size),
+        train=dataclasses.replace(config.train, epochs=baseline.train.epochs,
+                                  steps_per_epoch=baseline.train.steps_per_epoch))
+
+
+def equal_budget(configs):
+    """The baselines `gan_<dataset>` as they are, and every other config on its baseline's budget."""
+    from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
+
+    baselines = {dataset: config_lib.load(f"gan_{dataset}") for dataset in {c.data.dataset for c in configs}}
+    return [config if config.name == baselines[config.data.dataset].name
+            else with_budget_of(config, baselines[config.data.dataset]) for config in configs]
 
 
 def run_once(config, seed, steps):
@@ -310,6 +346,8 @@ def main(argv=None):
     from ganzoo import data, plots  # pylint: disable=import-outside-toplevel
 
     configs = [] if args.dry_run and not args.configs else load_configs(parser, args.configs)
+    if args.equal_budget:
+        configs = equal_budget(configs)
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         parser.error(f"config names must be unique, got {names}; give each YAML its own name")
@@ -339,7 +377,7 @@ def main(argv=None):
         if seed == 0:
             plots.scatter_plot(
                 gan.generate(SAMPLES, seed=seed),
-                os.path.join(args.out, f"mode_collapse_{config.name}.png"),
+                os.path.join(args.out, f"mode_collapse_{config.name.replace('@', '_at_')}.png"),
                 centers=data.mode_centers(config.data.dataset),
                 title=f"{config.name}, seed 0: {coverage.modes_covered}/"
                       f"{coverage.num_modes} modes, {100 * coverage.high_quality:.1f} % HQ",

@@ -40,6 +40,27 @@ def test_mode_collapse_records_resumes_and_reports(tmp_path, capsys):
     assert summary["summary"]["gan_ring8 [--steps 3]"]["seeds"] == 2
 
 
+def test_equal_budget_changes_only_the_budget():
+    script = load_script("mode_collapse")
+    from ganzoo import config as config_lib
+
+    remedy, baseline = config_lib.load("pacgan4_grid25"), config_lib.load("gan_grid25")
+    configs = script.equal_budget([baseline, remedy])
+    assert configs[0] == baseline
+    derived = configs[1]
+    assert derived.name == "pacgan4_grid25@gan_grid25" and derived.data.dataset == "grid25"
+    budget = (("model", ("latent_dim",)), ("data", ("batch_size",)), ("train", ("epochs", "steps_per_epoch")))
+    for section, keys in budget:
+        for key in keys:
+            assert getattr(getattr(derived, section), key) == getattr(getattr(baseline, section), key)
+    for network in ("generator", "discriminator"):
+        assert getattr(derived.model, network)["hidden_units"] == getattr(baseline.model, network)["hidden_units"]
+    # The remedy (packing, EMA, loss, optimizer settings) stays.
+    for key in ("pack", "ema_decay", "loss", "r1_weight"):
+        assert getattr(derived.model, key) == getattr(remedy.model, key)
+    assert derived.train.d_learning_rate == remedy.train.d_learning_rate
+
+
 @pytest.mark.skipif(
     keras.backend.backend() != "torch",
     reason="bookkeeping only (arms, resume, report); the conditional models it trains pass the "
