@@ -762,10 +762,10 @@ def markdown(report):
     round_ratios = [g / p for g, p in zip(best["per_round"], best_peer["per_round"])]
     lines += [
         "",
-        f"- Fastest ganzoo ({best['name']}) / fastest peer ({best_peer['name']}): **{ratio:.2f}x** "
-        f"(goal >= 1.25x: {'met' if ratio >= 1.25 else 'NOT met'}). The same ratio within each round "
-        f"(the two processes ran minutes apart at most): {', '.join(f'{x:.2f}x' for x in round_ratios)}; "
-        f"median {statistics.median(round_ratios):.2f}x.",
+        f"- Fastest ganzoo ({best['name']}) / fastest peer ({best_peer['name']}): **{ratio:.2f}x** pooled; "
+        f"within each round (the two processes ran minutes apart at most) "
+        f"{', '.join(f'{x:.2f}x' for x in round_ratios)}, median **{statistics.median(round_ratios):.2f}x** "
+        f"(goal >= 1.25x, by both: {goal_verdict(ratio, statistics.median(round_ratios), 1.25)}).",
         f"- Slowest ganzoo backend ({slowest['name']}) / fastest ganzoo: "
         f"**{slowest['steps_per_second'] / best['steps_per_second']:.2f}x** (goal >= 0.67x: "
         f"{'met' if slowest['steps_per_second'] / best['steps_per_second'] >= 0.67 else 'NOT met; see the profile'}).",
@@ -873,6 +873,16 @@ def product_split(report):
     products = sum(ms for key, ms in jax_ops["ms_per_step"].items() if not key.endswith("|other"))
     split["jax"] = (jax_ops["step_ms"], products, jax_ops["step_ms"] - products)
     return split
+
+
+def goal_verdict(pooled, median_of_rounds, goal):
+    """'met' only when the pooled ratio and the median of the per-round ratios both reach `goal`."""
+    if pooled >= goal and median_of_rounds >= goal:
+        return "met"
+    if pooled >= goal or median_of_rounds >= goal:
+        return f"NOT met: {'pooled' if pooled >= goal else 'the median of the rounds'} reaches it, " \
+               f"{'the median of the rounds' if pooled >= goal else 'pooled'} does not"
+    return "NOT met"
 
 
 def fma_headroom_markdown(report, goal=0.6):

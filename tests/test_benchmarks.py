@@ -129,6 +129,14 @@ def test_small_subset_takes_100_distinct_images_per_class():
     np.testing.assert_array_equal(y[picked], labels)
 
 
+def test_speed_goals_need_the_pooled_ratio_and_the_median_of_the_rounds():
+    script = load_script("train_step")
+    assert script.goal_verdict(1.28, 1.26, 1.25) == "met"
+    assert script.goal_verdict(1.28, 1.24, 1.25).startswith("NOT met: pooled reaches it")
+    assert script.goal_verdict(1.20, 1.26, 1.25).startswith("NOT met: the median of the rounds reaches it")
+    assert script.goal_verdict(1.0, 1.0, 1.25) == "NOT met"
+
+
 def test_train_step_flops_and_timing_windows():
     script = load_script("train_step")
     from benchmarks import _timing  # pylint: disable=import-outside-toplevel
