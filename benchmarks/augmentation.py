@@ -272,7 +272,16 @@ def summarize(runs):
     return summary
 
 
-def report(args, runs, info):
+def describe(group_settings):
+    """A section title from a settings dict: the cGAN, the pool and the passes over the real images."""
+    r1 = "" if group_settings.get("gan_r1") is None else f", R1 {group_settings['gan_r1']:g}"
+    return (f"cGAN {group_settings['config']}{r1}, {group_settings['gan_steps']} generator steps; pool "
+            f"{group_settings['pool_per_class']} per class; {group_settings['real_epochs']} passes over the real "
+            f"images; {group_settings['backend']}")
+
+
+def section(group_settings, runs):
+    """The markdown lines of one settings group, its summary and its best recipe (or None)."""
     summary = summarize(runs)
     seeds = sorted({r["seed"] for r in runs})
     gan = {r["seed"]: r for r in runs}
@@ -280,27 +289,11 @@ def report(args, runs, info):
     best = max((r for r in summary if r != "real" and summary[r]["gain"]), default=None,
                key=lambda r: summary[r]["gain"][0])
     lines = [
-        "# Augmentation benchmark: Fashion-MNIST with 100 real images per class",
-        "",
-        f"- machine: {info['cpu']}, {info['cores']} cores, {info['platform']}",
-        f"- backend: {args.backend}, Keras {info['keras']}, Python {info['python']}",
-        f"- settings: {json.dumps(settings(args))}",
+        f"## {describe(group_settings)}", "",
+        f"- settings: {json.dumps(group_settings)}",
         f"- seeds: {seeds}; classifier training {sum(r['seconds'] for r in runs):.0f} s, cGAN training "
         f"{sum(gan[s]['gan_seconds'] for s in seeds):.0f} s (the sums over runs)",
-        f"- runs from {min(r['date'] for r in runs)} to {max(r['date'] for r in runs)} (UTC)",
-        *([f"- note: {args.note}"] if args.note else []),
-        "",
-        "Protocol: per seed, 100 train images per class are drawn; a conditional GAN "
-        f"({args.config}, DiffAugment translation{'' if args.gan_r1 is None else f', R1 {args.gan_r1:g}'}, batch "
-        f"{GAN_BATCH}, {args.gan_steps} generator steps) trains "
-        f"on them only; a pool of {args.pool_per_class} images per class is drawn from it. For each recipe the "
-        "same CNN (ganzoo.metrics.extractors.build_classifier, Adam 1e-3, batch "
-        f"{CLASSIFIER_BATCH}) trains from the same initial weights so that every real image is seen "
-        f"{args.real_epochs} times (an epoch is one pass over the recipe's training set), and is scored on "
-        "the 10 000 real test images. Gains are paired by seed against the real-only classifier. GAN-test: "
-        "the shipped Fashion-MNIST classifier (91.7 % on real test images) on the pool against its "
-        "requested labels.",
-        "",
+        f"- runs from {min(r['date'] for r in runs)} to {max(r['date'] for r in runs)} (UTC)", "",
         "| recipe | trains on | seeds | classifier steps | test accuracy (%) | gain over real only (points) "
         "| gain per seed |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -314,16 +307,48 @@ def report(args, runs, info):
     lines += ["", f"GAN-test of the small-data cGANs: {np.mean(gan_tests):.1f} % (per seed: "
               f"{', '.join(f'{g:.1f}' for g in gan_tests)}).", ""]
     if best:
-        lines += [f"Best recipe: **{best}**, {summary[best]['gain'][0]:+.2f} ± {summary[best]['gain'][1]:.2f} "
+        lines += [f"Best recipe here: **{best}**, {summary[best]['gain'][0]:+.2f} ± {summary[best]['gain'][1]:.2f} "
                   f"points over real only ({len(summary[best]['gains'])} seeds, paired).", ""]
+    return lines, summary, best
+
+
+def report(args, runs, info):
+    """Writes augmentation.md / .json: one section per settings group recorded, the current one first."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(json.dumps(run["settings"], sort_keys=True), []).append(run)
+    current = json.dumps(settings(args), sort_keys=True)
+    order = sorted(groups, key=lambda key: (key != current, min(r["date"] for r in groups[key])))
+    lines = [
+        "# Augmentation benchmark: Fashion-MNIST with 100 real images per class",
+        "",
+        f"- machine: {info['cpu']}, {info['cores']} cores, {info['platform']}",
+        f"- Keras {info['keras']}, Python {info['python']}",
+        *([f"- note: {args.note}"] if args.note else []),
+        "",
+        "Protocol: per seed, 100 train images per class are drawn; a conditional GAN (DiffAugment "
+        f"translation, batch {GAN_BATCH}) trains on them only; a pool of images per class is drawn from it. "
+        "For each recipe the same CNN (ganzoo.metrics.extractors.build_classifier, Adam 1e-3, batch "
+        f"{CLASSIFIER_BATCH}) trains from the same initial weights so that every real image is seen the same "
+        "number of times (an epoch is one pass over the recipe's training set), and is scored on the 10 000 "
+        "real test images. Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
+        "Fashion-MNIST classifier (91.7 % on real test images) on the pool against its requested labels. "
+        "One section per setting of the cGAN and the classifier, the last run's first.",
+        "",
+    ]
+    sections = {}
+    for key in order:
+        section_lines, summary, best = section(json.loads(key), groups[key])
+        lines += section_lines
+        sections[key] = {"settings": json.loads(key), "summary": summary, "best": best}
     os.makedirs(args.out, exist_ok=True)
     md = os.path.join(args.out, "augmentation.md")
     with open(md, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     with open(os.path.join(args.out, "augmentation.json"), "w", encoding="utf-8") as f:
-        json.dump({"settings": settings(args), "machine": info, "runs": runs, "summary": summary, "best": best},
-                  f, indent=1)
-    return md, summary, best
+        json.dump({"machine": info, "runs": runs, "sections": list(sections.values())}, f, indent=1)
+    return md, sections[current]["summary"] if current in sections else {}, \
+        sections[current]["best"] if current in sections else None
 
 
 def main(argv=None):
@@ -341,8 +366,8 @@ def main(argv=None):
     if os.path.exists(runs_path):
         with open(runs_path, encoding="utf-8") as f:
             recorded = [json.loads(line) for line in f if line.strip()]
-    recorded = [r for r in recorded if r["settings"] == settings(args) and "recipe" in r]
-    done = {(r["seed"], r["recipe"]) for r in recorded}
+    recorded = [r for r in recorded if "recipe" in r]  # every settings group gets its section
+    done = {(r["seed"], r["recipe"]) for r in recorded if r["settings"] == settings(args)}
     todo = {} if args.dry_run else {
         s: [r for r in args.recipes if (s, r) not in done] for s in range(args.seeds)}
     todo = {s: recipes for s, recipes in todo.items() if recipes}

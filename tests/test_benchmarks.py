@@ -85,8 +85,12 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
     assert runs["plus_100_confident"]["training_images"] == 2000
     assert runs["pretrain_finetune"]["classifier_steps"] == script.PRETRAIN_EPOCHS * 16 + 2 * 16
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in runs.values()) and 0.0 <= runs["real"]["gan_test"] <= 1.0
+    # Another setting of the classifier gets its own section, first; the recorded ones stay.
+    assert script.main([*args[:6], "--real-epochs", "1", *args[8:], "--recipes", "real"]) == 0
     report = (tmp_path / "augmentation.md").read_text(encoding="utf-8")
-    assert "| real | 1 000 real images only | 1 |" in report and "Best recipe: **" in report
+    assert report.count("## cGAN cgan_fashion_mnist, 20 generator steps; pool 100 per class;") == 2
+    assert report.index("1 passes over the real images") < report.index("2 passes over the real images")
+    assert "| real | 1 000 real images only | 1 |" in report and "Best recipe here: **" in report
     with pytest.raises(SystemExit):  # a recipe that needs more images than the pool holds
         script.parse_args(["--pool-per-class", "50", "--recipes", "plus_100"])
 
