@@ -37,13 +37,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _records import append_run, machine, mean_std, read_runs, utc_now  # noqa: E402
 
 METHODS = ("ganomaly", "fanogan", "autoencoder", "ocsvm")
 # Columns of the table: GANomaly gives two scores from one model.
@@ -183,11 +185,6 @@ def run_ocsvm(args, x, seed, x_test):
 RUNNERS = {"ganomaly": run_ganomaly, "fanogan": run_fanogan, "autoencoder": run_autoencoder, "ocsvm": run_ocsvm}
 
 
-def mean_std(values):
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
 def report(args, runs, info):
     """Writes anomaly.md / anomaly.json from the recorded runs of these settings."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -263,9 +260,6 @@ def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from mode_collapse import append_run, machine, read_runs  # pylint: disable=import-outside-toplevel
-
     from ganzoo import data  # pylint: disable=import-outside-toplevel
 
     info = machine()
@@ -284,7 +278,7 @@ def main(argv=None):
         run = {"method": method, "class": label, "seed": seed, "train_seconds": round(seconds, 1),
                "auroc": {column: auroc(s, y_test != label) for column, s in scores.items()},
                "settings": settings(args, method),
-               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+               "date": utc_now()}
         append_run(runs_path, run)
         recorded.append(run)
         print(f"{method} class {label} seed {seed}: " + ", ".join(

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import os
 import sys
@@ -45,20 +44,46 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _records import append_run, machine, mean_std, read_runs, utc_now  # noqa: E402
+
 REAL_PER_CLASS = 100
 GAN_BATCH = 50  # 1 000 images -> 20 full batches per epoch
 CLASSIFIER_BATCH = 64
 PRETRAIN_EPOCHS = 10  # passes over the synthetic pool before fine-tuning on the real images
-# name -> what the classifier trains on (the report's first column).
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """What a classifier trains on: `description` is the report's second column.
+
+    The main phase passes `real_epochs` times over the real images (if `real`)
+    joined with `synthetic` images per class of the pool (None: the whole pool),
+    chosen first-come or, if `confident`, by the seed's real-only classifier,
+    each synthetic image's loss weighted `weight`; `pretrain_epochs` passes over
+    the whole pool come first.
+    """
+
+    description: str
+    real: bool = True
+    synthetic: int | None = 0
+    confident: bool = False
+    weight: float = 1.0
+    pretrain_epochs: int = 0
+
+
 RECIPES = {
-    "real": "1 000 real images only",
-    "synthetic_only": "the synthetic pool only (GAN-train)",
-    "plus_50": "real + 50 synthetic per class",
-    "plus_100": "real + 100 synthetic per class",
-    "plus_500": "real + 500 synthetic per class",
-    "plus_100_confident": "real + the 100 synthetic per class the real-only classifier is surest of",
-    "plus_500_weight_0.2": "real + 500 synthetic per class, each synthetic image's loss weighted 0.2",
-    "pretrain_finetune": f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
+    "real": Recipe("1 000 real images only"),
+    "synthetic_only": Recipe("the synthetic pool only (GAN-train)", real=False, synthetic=None),
+    "plus_50": Recipe("real + 50 synthetic per class", synthetic=50),
+    "plus_100": Recipe("real + 100 synthetic per class", synthetic=100),
+    "plus_500": Recipe("real + 500 synthetic per class", synthetic=500),
+    "plus_100_confident": Recipe("real + the 100 synthetic per class the real-only classifier is surest of",
+                                 synthetic=100, confident=True),
+    "plus_500_weight_0.2": Recipe("real + 500 synthetic per class, each synthetic image's loss weighted 0.2",
+                                  synthetic=500, weight=0.2),
+    "pretrain_finetune": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
+                                pretrain_epochs=PRETRAIN_EPOCHS),
 }
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs",
@@ -88,18 +113,12 @@ def parse_args(argv=None):
     unknown = sorted(set(args.recipes) - set(RECIPES))
     if unknown or not args.recipes:
         parser.error(f"unknown recipes {unknown}; choose from {', '.join(RECIPES)}")
-    too_big = [r for r in args.recipes if pool_needed(r) > args.pool_per_class]
+    too_big = [r for r in args.recipes if (RECIPES[r].synthetic or 0) > args.pool_per_class]
     if too_big:
         parser.error(f"recipes {too_big} need more than --pool-per-class {args.pool_per_class} images per class")
     if "real" not in args.recipes:
         args.recipes.insert(0, "real")  # the baseline every gain is paired with
     return args
-
-
-def pool_needed(recipe):
-    """Synthetic images per class the recipe takes from the pool (0: it takes the whole pool or none)."""
-    digits = "".join(c for c in recipe.split("_")[1] if c.isdigit()) if recipe.startswith("plus_") else ""
-    return int(digits) if digits else 0
 
 
 def small_subset(x, y, seed):
@@ -179,26 +198,22 @@ def most_confident_per_class(x, y, probabilities, k):
 
 def phases(recipe, real, pool, real_model_probabilities, real_epochs):
     """The recipe's training phases: [(x, y, sample_weight or None, epochs)], trained in order."""
+    spec = RECIPES[recipe]
     (x_real, y_real), (x_pool, y_pool) = real, pool
-
-    def union(x, y, weight=1.0):
-        weights = None if weight == 1.0 else np.concatenate(
-            [np.ones(len(y_real), np.float32), np.full(len(y), weight, np.float32)])
-        return [(np.concatenate([x_real, x]), np.concatenate([y_real, y]), weights, real_epochs)]
-
-    if recipe == "real":
-        return [(x_real, y_real, None, real_epochs)]
-    if recipe == "synthetic_only":
-        return [(x_pool, y_pool, None, real_epochs)]
-    if recipe.startswith("plus_") and recipe[5:].isdigit():
-        return union(*first_per_class(x_pool, y_pool, int(recipe[5:])))
-    if recipe == "plus_100_confident":
-        return union(*most_confident_per_class(x_pool, y_pool, real_model_probabilities(x_pool), 100))
-    if recipe == "plus_500_weight_0.2":
-        return union(*first_per_class(x_pool, y_pool, 500), weight=0.2)
-    if recipe == "pretrain_finetune":
-        return [(x_pool, y_pool, None, PRETRAIN_EPOCHS), (x_real, y_real, None, real_epochs)]
-    raise ValueError(f"unknown recipe {recipe!r}")
+    pretrain = [(x_pool, y_pool, None, spec.pretrain_epochs)] if spec.pretrain_epochs else []
+    if spec.synthetic is None:
+        x_syn, y_syn = x_pool, y_pool
+    elif spec.confident:
+        x_syn, y_syn = most_confident_per_class(x_pool, y_pool, real_model_probabilities(x_pool), spec.synthetic)
+    else:
+        x_syn, y_syn = first_per_class(x_pool, y_pool, spec.synthetic)
+    if not spec.real:
+        return pretrain + [(x_syn, y_syn, None, real_epochs)]
+    if not len(y_syn):
+        return pretrain + [(x_real, y_real, None, real_epochs)]
+    weights = None if spec.weight == 1.0 else np.concatenate(
+        [np.ones(len(y_real), np.float32), np.full(len(y_syn), spec.weight, np.float32)])
+    return pretrain + [(np.concatenate([x_real, x_syn]), np.concatenate([y_real, y_syn]), weights, real_epochs)]
 
 
 def train_classifier(training_phases, seed, num_classes):
@@ -252,11 +267,6 @@ def settings(args):
             "real_per_class": REAL_PER_CLASS, "classifier_batch": CLASSIFIER_BATCH}
 
 
-def mean_std(values):
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
 def summarize(runs):
     """{recipe: {seeds, accuracy (mean, std), gain over real-only paired by seed (mean, std), per seed}}."""
     by = {(r["recipe"], r["seed"]): r for r in runs}
@@ -301,7 +311,7 @@ def section(group_settings, runs):
     for recipe, row in summary.items():
         gain = "" if recipe == "real" or not row["gain"] else f"{row['gain'][0]:+.2f} ± {row['gain'][1]:.2f}"
         name = f"**{recipe}** (best)" if recipe == best else recipe
-        lines.append(f"| {name} | {RECIPES[recipe]} | {len(row['seeds'])} | {row['classifier_steps']} | "
+        lines.append(f"| {name} | {RECIPES[recipe].description} | {len(row['seeds'])} | {row['classifier_steps']} | "
                      f"{row['accuracy'][0]:.2f} ± {row['accuracy'][1]:.2f} | {gain} | "
                      f"{', '.join(f'{g:+.2f}' for g in row['gains']) if recipe != 'real' else ''} |")
     lines += ["", f"GAN-test of the small-data cGANs: {np.mean(gan_tests):.1f} % (per seed: "
@@ -347,26 +357,18 @@ def report(args, runs, info):
         f.write("\n".join(lines))
     with open(os.path.join(args.out, "augmentation.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": info, "runs": runs, "sections": list(sections.values())}, f, indent=1)
-    return md, sections[current]["summary"] if current in sections else {}, \
-        sections[current]["best"] if current in sections else None
+    return md, sections
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from mode_collapse import machine  # pylint: disable=import-outside-toplevel
-
     from ganzoo import data  # pylint: disable=import-outside-toplevel
 
     info = machine()
     runs_path = os.path.join(args.out, "augmentation_runs.jsonl")
-    recorded = []
-    if os.path.exists(runs_path):
-        with open(runs_path, encoding="utf-8") as f:
-            recorded = [json.loads(line) for line in f if line.strip()]
-    recorded = [r for r in recorded if "recipe" in r]  # every settings group gets its section
+    recorded = [r for r in read_runs(runs_path) if "recipe" in r]  # every settings group gets its section
     done = {(r["seed"], r["recipe"]) for r in recorded if r["settings"] == settings(args)}
     todo = {} if args.dry_run else {
         s: [r for r in args.recipes if (s, r) not in done] for s in range(args.seeds)}
@@ -378,17 +380,16 @@ def main(argv=None):
         x_test, y_test = data.load_arrays("fashion_mnist", "test", with_labels=True)
     for seed, recipes in todo.items():
         for run in run_recipes(args, seed, recipes, x_train, y_train, x_test, y_test):
-            run.update(settings=settings(args), date=datetime.datetime.now(datetime.timezone.utc)
-                       .isoformat(timespec="seconds"))
-            os.makedirs(args.out, exist_ok=True)
-            with open(runs_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(run) + "\n")
+            run.update(settings=settings(args), date=utc_now())
+            append_run(runs_path, run)
             recorded.append(run)
             print(f"seed {seed} {run['recipe']}: {100 * run['accuracy']:.2f} % ({run['classifier_steps']} steps, "
                   f"{run['seconds']:.0f} s), GAN-test {100 * run['gan_test']:.1f} %", flush=True)
     if not recorded:
         raise SystemExit(f"no runs recorded in {runs_path} with these settings; run without --dry-run")
-    path, summary, best = report(args, recorded, info)
+    path, sections = report(args, recorded, info)
+    current = sections.get(json.dumps(settings(args), sort_keys=True), {"best": None})
+    best, summary = current["best"], current.get("summary")
     if best:
         print(f"best recipe {best}: {summary[best]['gain'][0]:+.2f} ± {summary[best]['gain'][1]:.2f} points over "
               f"real only; wrote {path}", flush=True)

@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _records import append_run, finite_or_none, machine, mean_std, read_runs, utc_now  # noqa: E402
 
 DATASETS = ("ring8", "grid25")
 SAMPLES = 2500  # as in VEEGAN and PacGAN
@@ -163,32 +163,6 @@ def run_key(run):
     return (run["config"], run["seed"], run["steps"], run["backend"])
 
 
-def read_runs(path):
-    """The runs recorded in a JSON-lines file (none if it does not exist)."""
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def append_run(path, run):
-    """Appends one finished run to the JSON-lines record, flushed to disk at once."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({k: finite_or_none(v) if k == "reverse_kl" else v
-                            for k, v in run.items()}) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def mean_std(values):
-    """Mean and sample standard deviation (0 for one value); inf if any value is inf."""
-    values = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        return math.inf, math.nan
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
 def summarize(runs):
     """Mean and std of each score over the seeds of one config."""
     return {
@@ -221,33 +195,6 @@ def rank(runs, summaries):
         if names:
             tables[dataset] = sorted(names, key=lambda name: rank_key(summaries[name]))
     return tables
-
-
-def machine():
-    """Describes the CPU, cores and library versions the benchmark ran with."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    cpu = platform.processor()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        cpu = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                    if line.startswith("Model name")), cpu)
-    except (OSError, subprocess.CalledProcessError):
-        pass  # lscpu is Linux-only; platform.processor() is the fallback
-    return {
-        "cpu": cpu or "unknown",
-        "cores": cores,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-    }
-
-
-def utc_now():
-    """The current time, ISO 8601 in UTC, to the second."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def cell(stats, fmt):
@@ -307,11 +254,6 @@ def markdown(runs, tables, summaries, total_seconds, note=None):
                 lines.append(f"| {method} (published) | {source} |  |  | {cell(modes, '.1f')} | "
                              f"{cell(quality, '.1f')} | {cell(kl, '.3f')} |  |")
     return "\n".join(lines) + "\n"
-
-
-def finite_or_none(value):
-    """JSON has no infinity: a run without high-quality samples reports KL as null."""
-    return value if isinstance(value, float) and math.isfinite(value) else None
 
 
 def write_outputs(out, runs, summaries, tables, total_seconds, note=None):
