@@ -7,8 +7,8 @@ For each seed:
 2. train a conditional GAN (`--config`, default ``cgan_fashion_mnist`` with
    DiffAugment translation and the batch size below) on those 1 000 images
    only, and draw a pool of ``--pool-per-class`` images per class from it
-   (rounded to uint8 like `ganzoo augment`'s PNGs); the pool is cached under
-   ``--cache``, so recipes added later reuse it;
+   (rounded to uint8 like `ganzoo augment`'s PNGs); the cGAN and the pool
+   are cached under ``--cache``, so recipes and pool sizes added later reuse them;
 3. for every recipe of `RECIPES`, train the same small CNN
    (`ganzoo.metrics.extractors.build_classifier`) from the same initial
    weights and score it on the 10 000 real test images;
@@ -84,6 +84,10 @@ RECIPES = {
                                   synthetic=500, weight=0.2),
     "pretrain_finetune": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
                                 pretrain_epochs=PRETRAIN_EPOCHS),
+    "pretrain_30_finetune": Recipe("30 epochs on the synthetic pool, then the real images", pretrain_epochs=30),
+    "pretrain_finetune_weight_0.2": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then real + 500 "
+                                           "synthetic per class weighted 0.2", synthetic=500, weight=0.2,
+                                           pretrain_epochs=PRETRAIN_EPOCHS),
 }
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs",
@@ -149,33 +153,52 @@ def train_cgan(config_name, x, y, seed, steps, r1_weight=None):
     return gan
 
 
+def cgan_name(args):
+    """The cache files' stem: the cGAN config, R1 weight, backend and steps."""
+    r1 = "" if args.gan_r1 is None else f"_r1{args.gan_r1:g}"
+    return f"{args.config}{r1}_{args.backend}_steps{args.gan_steps}"
+
+
+def trained_cgan(args, seed, x_real, y_real):
+    """The seed's small-data cGAN, its training seconds and generator steps; cached, so any pool size reuses it."""
+    import ganzoo  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+
+    path = os.path.join(args.cache, f"{cgan_name(args)}_seed{seed}.keras")
+    if os.path.exists(path) and os.path.exists(path + ".json"):
+        with open(path + ".json", encoding="utf-8") as f:
+            facts = json.load(f)
+        return ganzoo.load_model(path), facts["seconds"], facts["generator_steps"]
+    start = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    gan = train_cgan(args.config, x_real, y_real, seed, args.gan_steps, args.gan_r1)
+    seconds = time.perf_counter() - start
+    steps = int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
+    os.makedirs(args.cache, exist_ok=True)
+    gan.save(path)
+    with open(path + ".json", "w", encoding="utf-8") as f:
+        json.dump({"seconds": seconds, "generator_steps": steps}, f)
+    return gan, seconds, steps
+
+
 def synthetic_pool(args, seed, x_real, y_real):
     """The seed's cGAN pool {x uint8-rounded floats, y, gan_test, gan_seconds, gan_generator_steps}, cached."""
-    r1 = "" if args.gan_r1 is None else f"_r1{args.gan_r1:g}"
-    path = os.path.join(args.cache, f"{args.config}{r1}_{args.backend}_steps{args.gan_steps}_"
-                                    f"pool{args.pool_per_class}_seed{seed}.npz")
+    path = os.path.join(args.cache, f"{cgan_name(args)}_pool{args.pool_per_class}_seed{seed}.npz")
     if os.path.exists(path):
         with np.load(path) as f:
             pool = {k: f[k] for k in f.files}
         pool["x"] = pool["x"].astype(np.float32) / 127.5 - 1.0
         return pool
-    import keras  # pylint: disable=import-outside-toplevel
-
     from ganzoo.metrics import extractors, scores  # pylint: disable=import-outside-toplevel
     from ganzoo.plots import to_uint8  # pylint: disable=import-outside-toplevel
 
-    start = time.perf_counter()
-    keras.utils.set_random_seed(seed)
-    gan = train_cgan(args.config, x_real, y_real, seed, args.gan_steps, args.gan_r1)
-    seconds = time.perf_counter() - start
+    gan, seconds, steps = trained_cgan(args, seed, x_real, y_real)
     y = np.repeat(np.arange(int(y_real.max()) + 1), args.pool_per_class).astype(np.int32)
     pixels = to_uint8(gan.generate(len(y), labels=y, seed=1000 + seed))
     x = pixels.astype(np.float32) / 127.5 - 1.0
-    pool = {"x": x, "y": y, "gan_seconds": np.float64(seconds),
-            "gan_generator_steps": np.int64(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
+    pool = {"x": x, "y": y, "gan_seconds": np.float64(seconds), "gan_generator_steps": np.int64(steps),
             "gan_test": np.float64(scores.label_accuracy(
                 extractors.get_extractor("fashion_mnist").probabilities(x), y))}
-    os.makedirs(args.cache, exist_ok=True)
     np.savez(path + ".tmp.npz", **{**pool, "x": pixels})
     os.replace(path + ".tmp.npz", path)
     return pool

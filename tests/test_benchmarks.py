@@ -93,6 +93,11 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
     assert report.count("## cGAN cgan_fashion_mnist, 20 generator steps; pool 100 per class;") == 2
     assert report.index("1 passes over the real images") < report.index("2 passes over the real images")
     assert "| real | 1 000 real images only | 1 |" in report and "Best recipe here: **" in report
+    # Another pool size draws from the same cached cGAN (its training time is the recorded one).
+    assert script.main([*args[:4], "--pool-per-class", "60", *args[6:], "--recipes", "real"]) == 0
+    with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
+        last = json.loads(f.readlines()[-1])
+    assert last["settings"]["pool_per_class"] == 60 and last["gan_seconds"] == runs["real"]["gan_seconds"]
     with pytest.raises(SystemExit):  # a recipe that needs more images than the pool holds
         script.parse_args(["--pool-per-class", "50", "--recipes", "plus_100"])
 
