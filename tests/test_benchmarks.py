@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import pytest
 
+from benchmarks import _train_step_report as step_report, _train_step_workers as step_workers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -141,11 +143,10 @@ def test_small_subset_takes_100_distinct_images_per_class():
 
 
 def test_speed_goals_need_the_pooled_ratio_and_the_median_of_the_rounds():
-    script = load_script("train_step")
-    assert script.goal_verdict(1.28, 1.26, 1.25) == "met"
-    assert script.goal_verdict(1.28, 1.24, 1.25).startswith("NOT met: pooled reaches it")
-    assert script.goal_verdict(1.20, 1.26, 1.25).startswith("NOT met: the median of the rounds reaches it")
-    assert script.goal_verdict(1.0, 1.0, 1.25) == "NOT met"
+    assert step_report.goal_verdict(1.28, 1.26, 1.25) == "met"
+    assert step_report.goal_verdict(1.28, 1.24, 1.25).startswith("NOT met: pooled reaches it")
+    assert step_report.goal_verdict(1.20, 1.26, 1.25).startswith("NOT met: the median of the rounds reaches it")
+    assert step_report.goal_verdict(1.0, 1.0, 1.25) == "NOT met"
 
 
 def test_train_step_flops_and_timing_windows():
@@ -258,8 +259,7 @@ metadata={op_name="jit(train_step)/adam/add"}
 
 
 def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
-    script = load_script("train_step")
-    assert script.hlo_instructions(HLO) == {
+    assert step_workers.hlo_instructions(HLO) == {
         "param_0": ("other", "loss, optimizer, other", "forward"),
         "dot.1": ("matmul", "conv2d_transpose", "backward"),
         "add.2": ("other", "loss, optimizer, other", "forward"),
@@ -272,7 +272,7 @@ def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
     report = {"jax_ops": {"steps": 2, "step_ms": 100.0, "ms_per_step": {
         "conv2d_transpose|backward|matmul": 30.0, "conv2d_transpose|forward|other": 20.0,
         "leaky_re_lu|backward|other": 5.0}}}
-    lines = script.jax_ops_markdown(report)
+    lines = step_report.jax_ops_markdown(report)
     assert "| conv2d_transpose | 0.0 | 20.0 | 30.0 | 0.0 | 50.0 | 50 % |" in lines
     assert lines.index("| conv2d_transpose | 0.0 | 20.0 | 30.0 | 0.0 | 50.0 | 50 % |") < \
         lines.index("| leaky_re_lu | 0.0 | 0.0 | 0.0 | 5.0 | 5.0 | 5 % |")
@@ -281,7 +281,7 @@ def test_train_step_names_each_xla_operation_by_its_layer_pass_and_work():
 
 def test_train_step_sorts_tensorflow_ops_and_bounds_the_fma_utilisation():
     script = load_script("train_step")
-    kinds = {name: script.tf_op_kind(name) for name in [
+    kinds = {name: step_workers.tf_op_kind(name) for name in [
         "StatefulPartitionedCall/generator_1/conv2d_transpose_1/Conv2D:_MklNativePadWithConv2D",
         "StatefulPartitionedCall/Conv2DBackpropFilter_1:_MklNativeConv2DBackpropFilter",
         "StatefulPartitionedCall/gradient_tape/generator_1/batch_normalization_2_1/FusedBatchNormGradV3:"
@@ -301,10 +301,10 @@ def test_train_step_sorts_tensorflow_ops_and_bounds_the_fma_utilisation():
         "jax_ops": {"step_ms": 250.0, "ms_per_step": {"conv2d|forward|convolution": 100.0,
                                                       "dense|backward|matmul": 25.0, "re_lu|forward|other": 25.0}},
     }
-    split = script.product_split(report)
+    split = step_report.product_split(report)
     assert split["tensorflow"] == (100.0, 75.0, 25.0)  # products: 120 of the 160 ms of op time
     assert split["torch"] == (225.0, 125.0, 100.0) and split["jax"] == (250.0, 125.0, 125.0)
-    lines = script.fma_headroom_markdown(report)
+    lines = step_report.fma_headroom_markdown(report)
     # 60 % of 400 GFLOP/s: a step in 42 ms, and the products alone take 50 ms at the matmul peak.
     assert "means a whole step in 42 ms: out of reach on this machine" in lines[3]
     # torch: 10 GFLOP in 225 ms = 44 GFLOP/s = 11 %; products at 80 GFLOP/s; 10 GFLOP in 50 + 100 ms = 17 %.
@@ -314,8 +314,8 @@ def test_train_step_sorts_tensorflow_ops_and_bounds_the_fma_utilisation():
         "n": 2048, "measurements": 2, "matmul_gflops": {"numpy": 150.0, "torch": 300.0},
         "range": {"numpy": (100.0, 150.0), "torch": (120.0, 300.0)}}
     report["matmul_peak"]["matmul_gflops"]["torch"] = 300.0  # products in 33 ms: 8 ms left for the rest
-    assert "would have to fit in 8 ms" in script.fma_headroom_markdown(report)[3]
-    tf_lines = script.tf_ops_markdown(report)
+    assert "would have to fit in 8 ms" in step_report.fma_headroom_markdown(report)[3]
+    tf_lines = step_report.tf_ops_markdown(report)
     assert "add up to 160 ms in a 100 ms step" in tf_lines[3] and "| convolution | 110.0 | 69 % |" in tf_lines
 
 
