@@ -61,7 +61,9 @@ class Recipe:
     joined with `synthetic` images per class of the pool (None: the whole pool),
     chosen first-come or, if `confident`, by the seed's real-only classifier,
     each synthetic image's loss weighted `weight`; `pretrain_epochs` passes over
-    the whole pool come first.
+    the whole pool come first. `reinit` > 0 draws the classifier's initial
+    weights and batch order from another seed (a noise check: what a recipe
+    that changes nothing else "gains").
     """
 
     description: str
@@ -70,10 +72,13 @@ class Recipe:
     confident: bool = False
     weight: float = 1.0
     pretrain_epochs: int = 0
+    reinit: int = 0
 
 
 RECIPES = {
     "real": Recipe("1 000 real images only"),
+    "real_reinit_1": Recipe("real only, other initial weights and batch order (noise check)", reinit=1),
+    "real_reinit_2": Recipe("real only, a third initial weights and batch order (noise check)", reinit=2),
     "synthetic_only": Recipe("the synthetic pool only (GAN-train)", real=False, synthetic=None),
     "plus_50": Recipe("real + 50 synthetic per class", synthetic=50),
     "plus_100": Recipe("real + 100 synthetic per class", synthetic=100),
@@ -272,7 +277,7 @@ def run_recipes(args, seed, todo, x_train, y_train, x_test, y_test):
     for recipe in todo:
         start = time.perf_counter()
         training_phases = phases(recipe, real, (pool["x"], pool["y"]), real_model_probabilities, args.real_epochs)
-        model, steps = train_classifier(training_phases, seed, classes)
+        model, steps = train_classifier(training_phases, seed + 1000 * RECIPES[recipe].reinit, classes)
         if recipe == "real":
             cache["real"] = model
         accuracy = float(model.evaluate(x_test, y_test, batch_size=500, verbose=0)[1])

@@ -76,12 +76,14 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
             "--out", str(tmp_path), "--cache", str(tmp_path / "pools"), "--backend", keras.backend.backend()]
     assert script.main([*args, "--recipes", "plus_50,plus_100_confident,pretrain_finetune"]) == 0
     # A recipe added later reuses the cached pool (no cGAN is trained) and the recorded runs.
-    assert script.main([*args, "--recipes", "plus_50,synthetic_only"]) == 0
+    assert script.main([*args, "--recipes", "plus_50,synthetic_only,real_reinit_1"]) == 0
     output = capsys.readouterr().out
-    assert "4 runs to do, 0 recorded" in output and "1 runs to do, 4 recorded" in output
+    assert "4 runs to do, 0 recorded" in output and "2 runs to do, 4 recorded" in output
     with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
         runs = {r["recipe"]: r for r in map(json.loads, f)}
-    assert list(runs) == ["real", "plus_50", "plus_100_confident", "pretrain_finetune", "synthetic_only"]
+    assert list(runs) == ["real", "plus_50", "plus_100_confident", "pretrain_finetune", "synthetic_only",
+                          "real_reinit_1"]
+    assert runs["real_reinit_1"]["classifier_steps"] == runs["real"]["classifier_steps"]
     assert len({r["gan_seconds"] for r in runs.values()}) == 1 and runs["real"]["gan_generator_steps"] == 20
     # Equal passes over the real images: an epoch is one pass over the recipe's set (batch 64).
     assert runs["real"]["classifier_steps"] == 2 * 16
