@@ -9,7 +9,7 @@ For each seed:
    only, and draw a pool of ``--pool-per-class`` images per class from it
    (rounded to uint8 like `ganzoo augment`'s PNGs); the cGAN and the pool
    are cached under ``--cache``, so recipes and pool sizes added later reuse them;
-3. for every recipe of `RECIPES`, train the same small CNN
+3. for every recipe of `RECIPES` (``_augmentation_recipes.py``), train the same small CNN
    (`ganzoo.metrics.extractors.build_classifier`) from the same initial
    weights and score it on the 10 000 real test images;
 4. score "GAN-test": the shipped Fashion-MNIST classifier's accuracy on the
@@ -45,55 +45,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _augmentation_recipes import REAL_PER_CLASS, RECIPES, phases, small_subset  # noqa: E402
 from _records import append_run, machine, mean_std, read_runs, utc_now  # noqa: E402
 
-REAL_PER_CLASS = 100
 GAN_BATCH = 50  # 1 000 images -> 20 full batches per epoch
 CLASSIFIER_BATCH = 64
-PRETRAIN_EPOCHS = 10  # passes over the synthetic pool before fine-tuning on the real images
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """What a classifier trains on: `description` is the report's second column.
-
-    The main phase passes `real_epochs` times over the real images (if `real`)
-    joined with `synthetic` images per class of the pool (None: the whole pool),
-    chosen first-come or, if `confident`, by the seed's real-only classifier,
-    each synthetic image's loss weighted `weight`; `pretrain_epochs` passes over
-    the whole pool come first. `reinit` > 0 draws the classifier's initial
-    weights and batch order from another seed (a noise check: what a recipe
-    that changes nothing else "gains").
-    """
-
-    description: str
-    real: bool = True
-    synthetic: int | None = 0
-    confident: bool = False
-    weight: float = 1.0
-    pretrain_epochs: int = 0
-    reinit: int = 0
-
-
-RECIPES = {
-    "real": Recipe("1 000 real images only"),
-    "real_reinit_1": Recipe("real only, other initial weights and batch order (noise check)", reinit=1),
-    "real_reinit_2": Recipe("real only, a third initial weights and batch order (noise check)", reinit=2),
-    "synthetic_only": Recipe("the synthetic pool only (GAN-train)", real=False, synthetic=None),
-    "plus_50": Recipe("real + 50 synthetic per class", synthetic=50),
-    "plus_100": Recipe("real + 100 synthetic per class", synthetic=100),
-    "plus_500": Recipe("real + 500 synthetic per class", synthetic=500),
-    "plus_100_confident": Recipe("real + the 100 synthetic per class the real-only classifier is surest of",
-                                 synthetic=100, confident=True),
-    "plus_500_weight_0.2": Recipe("real + 500 synthetic per class, each synthetic image's loss weighted 0.2",
-                                  synthetic=500, weight=0.2),
-    "pretrain_finetune": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
-                                pretrain_epochs=PRETRAIN_EPOCHS),
-    "pretrain_30_finetune": Recipe("30 epochs on the synthetic pool, then the real images", pretrain_epochs=30),
-    "pretrain_finetune_weight_0.2": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then real + 500 "
-                                           "synthetic per class weighted 0.2", synthetic=500, weight=0.2,
-                                           pretrain_epochs=PRETRAIN_EPOCHS),
-}
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs",
                              "augmentation_pools")
@@ -107,6 +63,8 @@ def parse_args(argv=None):
     parser.add_argument("--gan-steps", type=int, default=1500, help="generator steps of the small-data cGAN")
     parser.add_argument("--gan-r1", type=float, default=None,
                         help="R1 weight of the small-data cGAN (default: the config's)")
+    parser.add_argument("--gan-augment", default=None, help="comma-separated DiffAugment transforms of the "
+                        "small-data cGAN, e.g. translation,flip (default: the config's, else translation)")
     parser.add_argument("--pool-per-class", type=int, default=500, help="synthetic images drawn per class")
     parser.add_argument("--real-epochs", type=int, default=30, help="passes over each real image, every recipe")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
@@ -119,6 +77,7 @@ def parse_args(argv=None):
         if getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
     args.recipes = [r for r in args.recipes.split(",") if r]
+    args.gan_augment = [t for t in (args.gan_augment or "").split(",") if t] or None
     unknown = sorted(set(args.recipes) - set(RECIPES))
     if unknown or not args.recipes:
         parser.error(f"unknown recipes {unknown}; choose from {', '.join(RECIPES)}")
@@ -130,38 +89,30 @@ def parse_args(argv=None):
     return args
 
 
-def small_subset(x, y, seed):
-    """`REAL_PER_CLASS` images of each class, drawn without replacement with `seed`."""
-    rng = np.random.default_rng(seed)
-    picked = np.concatenate([
-        rng.choice(np.flatnonzero(y == label), REAL_PER_CLASS, replace=False)
-        for label in range(int(y.max()) + 1)
-    ])
-    return x[picked], y[picked]
-
-
-def train_cgan(config_name, x, y, seed, steps, r1_weight=None):
-    """A conditional GAN of `config_name` trained on (x, y) only, with DiffAugment translation (and R1 if given)."""
+def train_cgan(args, x, y, seed):
+    """The `--config` cGAN trained on (x, y) only for `--gan-steps`, with DiffAugment (and R1 if `--gan-r1`)."""
     from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
     from ganzoo.training.run import build_from_config  # pylint: disable=import-outside-toplevel
 
-    config = config_lib.load(config_name)
+    config = config_lib.load(args.config)
     if config.model.conditional is None:
-        raise SystemExit(f"--config {config_name!r} is not conditional; use e.g. cgan_fashion_mnist")
-    # Small data: let D see translated images so it cannot memorise the 1 000 (DiffAugment).
-    model = dataclasses.replace(config.model, augment=config.model.augment or ["translation"],
-                                **({} if r1_weight is None else {"r1_weight": r1_weight}))
+        raise SystemExit(f"--config {args.config!r} is not conditional; use e.g. cgan_fashion_mnist")
+    # Small data: let D see augmented images so it cannot memorise the 1 000 (DiffAugment).
+    model = dataclasses.replace(config.model, augment=args.gan_augment or config.model.augment or ["translation"],
+                                **({} if args.gan_r1 is None else {"r1_weight": args.gan_r1}))
     config = dataclasses.replace(config, model=model, train=dataclasses.replace(config.train, seed=seed))
     gan = build_from_config(config)
     steps_per_epoch = len(x) // GAN_BATCH
-    gan.fit(x, y, batch_size=GAN_BATCH, epochs=max(1, round(steps / steps_per_epoch)), shuffle=True, verbose=0)
+    gan.fit(x, y, batch_size=GAN_BATCH, epochs=max(1, round(args.gan_steps / steps_per_epoch)), shuffle=True,
+            verbose=0)
     return gan
 
 
 def cgan_name(args):
-    """The cache files' stem: the cGAN config, R1 weight, backend and steps."""
+    """The cache files' stem: the cGAN config, R1 weight, DiffAugment, backend and steps."""
     r1 = "" if args.gan_r1 is None else f"_r1{args.gan_r1:g}"
-    return f"{args.config}{r1}_{args.backend}_steps{args.gan_steps}"
+    augment = f"_{'+'.join(args.gan_augment)}" if args.gan_augment else ""
+    return f"{args.config}{r1}{augment}_{args.backend}_steps{args.gan_steps}"
 
 
 def trained_cgan(args, seed, x_real, y_real):
@@ -176,7 +127,7 @@ def trained_cgan(args, seed, x_real, y_real):
         return ganzoo.load_model(path), facts["seconds"], facts["generator_steps"]
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    gan = train_cgan(args.config, x_real, y_real, seed, args.gan_steps, args.gan_r1)
+    gan = train_cgan(args, x_real, y_real, seed)
     seconds = time.perf_counter() - start
     steps = int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
     os.makedirs(args.cache, exist_ok=True)
@@ -207,41 +158,6 @@ def synthetic_pool(args, seed, x_real, y_real):
     np.savez(path + ".tmp.npz", **{**pool, "x": pixels})
     os.replace(path + ".tmp.npz", path)
     return pool
-
-
-def first_per_class(x, y, k):
-    """The first `k` images of every class of (x, y), in class order."""
-    picked = np.concatenate([np.flatnonzero(y == label)[:k] for label in np.unique(y)])
-    return x[picked], y[picked]
-
-
-def most_confident_per_class(x, y, probabilities, k):
-    """The `k` images of every class whose requested label gets the highest probability."""
-    confidence = probabilities[np.arange(len(y)), y]
-    picked = np.concatenate([
-        np.flatnonzero(y == label)[np.argsort(-confidence[y == label], kind="stable")[:k]]
-        for label in np.unique(y)])
-    return x[picked], y[picked]
-
-
-def phases(recipe, real, pool, real_model_probabilities, real_epochs):
-    """The recipe's training phases: [(x, y, sample_weight or None, epochs)], trained in order."""
-    spec = RECIPES[recipe]
-    (x_real, y_real), (x_pool, y_pool) = real, pool
-    pretrain = [(x_pool, y_pool, None, spec.pretrain_epochs)] if spec.pretrain_epochs else []
-    if spec.synthetic is None:
-        x_syn, y_syn = x_pool, y_pool
-    elif spec.confident:
-        x_syn, y_syn = most_confident_per_class(x_pool, y_pool, real_model_probabilities(x_pool), spec.synthetic)
-    else:
-        x_syn, y_syn = first_per_class(x_pool, y_pool, spec.synthetic)
-    if not spec.real:
-        return pretrain + [(x_syn, y_syn, None, real_epochs)]
-    if not len(y_syn):
-        return pretrain + [(x_real, y_real, None, real_epochs)]
-    weights = None if spec.weight == 1.0 else np.concatenate(
-        [np.ones(len(y_real), np.float32), np.full(len(y_syn), spec.weight, np.float32)])
-    return pretrain + [(np.concatenate([x_real, x_syn]), np.concatenate([y_real, y_syn]), weights, real_epochs)]
 
 
 def train_classifier(training_phases, seed, num_classes):
@@ -292,7 +208,8 @@ def run_recipes(args, seed, todo, x_train, y_train, x_test, y_test):
 def settings(args):
     return {"config": args.config, "gan_steps": args.gan_steps, "gan_r1": args.gan_r1, "backend": args.backend,
             "pool_per_class": args.pool_per_class, "real_epochs": args.real_epochs,
-            "real_per_class": REAL_PER_CLASS, "classifier_batch": CLASSIFIER_BATCH}
+            "real_per_class": REAL_PER_CLASS, "classifier_batch": CLASSIFIER_BATCH,
+            **({"gan_augment": args.gan_augment} if args.gan_augment else {})}
 
 
 def summarize(runs):
@@ -313,6 +230,7 @@ def summarize(runs):
 def describe(group_settings):
     """A section title from a settings dict: the cGAN, the pool and the passes over the real images."""
     r1 = "" if group_settings.get("gan_r1") is None else f", R1 {group_settings['gan_r1']:g}"
+    r1 += f", DiffAugment {'+'.join(group_settings['gan_augment'])}" if "gan_augment" in group_settings else ""
     return (f"cGAN {group_settings['config']}{r1}, {group_settings['gan_steps']} generator steps; pool "
             f"{group_settings['pool_per_class']} per class; {group_settings['real_epochs']} passes over the real "
             f"images; {group_settings['backend']}")

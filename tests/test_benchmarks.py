@@ -89,7 +89,8 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
     assert runs["real"]["classifier_steps"] == 2 * 16
     assert runs["plus_50"]["classifier_steps"] == 2 * 24 and runs["plus_50"]["training_images"] == 1500
     assert runs["plus_100_confident"]["training_images"] == 2000
-    assert runs["pretrain_finetune"]["classifier_steps"] == script.PRETRAIN_EPOCHS * 16 + 2 * 16
+    pretrain_epochs = script.RECIPES["pretrain_finetune"].pretrain_epochs
+    assert runs["pretrain_finetune"]["classifier_steps"] == pretrain_epochs * 16 + 2 * 16
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in runs.values()) and 0.0 <= runs["real"]["gan_test"] <= 1.0
     # Another setting of the classifier gets its own section, first; the recorded ones stay.
     assert script.main([*args[:6], "--real-epochs", "1", *args[8:], "--recipes", "real"]) == 0
@@ -102,15 +103,20 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
     with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
         last = json.loads(f.readlines()[-1])
     assert last["settings"]["pool_per_class"] == 60 and last["gan_seconds"] == runs["real"]["gan_seconds"]
+    # A DiffAugment policy of the cGAN is its own setting and its own cached cGAN; the default records none.
+    augmented = script.parse_args(["--gan-augment", "translation,flip"])
+    assert script.settings(augmented)["gan_augment"] == ["translation", "flip"]
+    assert "gan_augment" not in script.settings(script.parse_args([]))
+    assert script.cgan_name(augmented) != script.cgan_name(script.parse_args([]))
     with pytest.raises(SystemExit):  # a recipe that needs more images than the pool holds
         script.parse_args(["--pool-per-class", "50", "--recipes", "plus_100"])
 
 
 def test_confidence_filter_keeps_each_class_surest_images():
-    script = load_script("augmentation")
+    recipes = load_script("_augmentation_recipes")
     y = np.array([0, 0, 0, 1, 1, 1])
     probabilities = np.array([[.9, .1], [.2, .8], [.6, .4], [.5, .5], [.1, .9], [.7, .3]])
-    x, labels = script.most_confident_per_class(np.arange(6), y, probabilities, 2)
+    x, labels = recipes.most_confident_per_class(np.arange(6), y, probabilities, 2)
     np.testing.assert_array_equal(x, [0, 2, 4, 3])
     np.testing.assert_array_equal(labels, [0, 0, 1, 1])
 
