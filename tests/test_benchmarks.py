@@ -98,11 +98,19 @@ def test_augmentation_runs_recipes_with_equal_real_passes_and_resumes(tmp_path, 
     assert report.count("## cGAN cgan_fashion_mnist, 20 generator steps; pool 100 per class;") == 2
     assert report.index("1 passes over the real images") < report.index("2 passes over the real images")
     assert "| real | 1 000 real images only | 1 |" in report and "Best recipe here: **" in report
+    assert report.count("Noise check: ") == 1  # the 2-pass section, which has a real_reinit run
+    assert "**real_reinit_1** (best)" not in report
     # Another pool size draws from the same cached cGAN (its training time is the recorded one).
     assert script.main([*args[:4], "--pool-per-class", "60", *args[6:], "--recipes", "real"]) == 0
     with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
         last = json.loads(f.readlines()[-1])
     assert last["settings"]["pool_per_class"] == 60 and last["gan_seconds"] == runs["real"]["gan_seconds"]
+    # --inits 2: each record is the mean of two classifiers from different starts; its own section.
+    assert script.main([*args, "--inits", "2", "--recipes", "real"]) == 0
+    with open(tmp_path / "augmentation_runs.jsonl", encoding="utf-8") as f:
+        last = json.loads(f.readlines()[-1])
+    assert len(last["accuracies"]) == 2 and last["accuracy"] == pytest.approx(np.mean(last["accuracies"]))
+    assert "Each cell averages 2 classifiers" in (tmp_path / "augmentation.md").read_text(encoding="utf-8")
     # A DiffAugment policy of the cGAN is its own setting and its own cached cGAN; the default records none.
     augmented = script.parse_args(["--gan-augment", "translation,flip"])
     assert script.settings(augmented)["gan_augment"] == ["translation", "flip"]
