@@ -305,9 +305,9 @@ def report(args, runs, info):
         "Protocol: per seed, 100 train images per class are drawn; a conditional GAN (DiffAugment "
         f"translation, batch {GAN_BATCH}) trains on them only; a pool of images per class is drawn from it. "
         "For each recipe the same CNN (ganzoo.metrics.extractors.build_classifier, Adam 1e-3, batch "
-        f"{CLASSIFIER_BATCH}) trains from the same initial weights so that every real image is seen the same "
-        "number of times (an epoch is one pass over the recipe's training set), and is scored on the 10 000 "
-        "real test images. Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
+        f"{CLASSIFIER_BATCH}) trains from the same initial weights (or the same K starts, averaged, where a "
+        "section says K classifiers) so that every real image is seen the same number of times (an epoch is "
+        "one pass over the recipe's training set), and is scored on the 10 000 real test images. Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
         "Fashion-MNIST classifier (91.7 % on real test images) on the pool against its requested labels. "
         "One section per setting of the cGAN and the classifier, the last run's first.",
         "",
