@@ -256,6 +256,12 @@ def report(args, runs, info):
     return path, summary
 
 
+def matching_runs(args, runs_path):
+    """The recorded runs of the asked methods with the settings asked."""
+    return [r for r in read_runs(runs_path) if r["method"] in args.methods
+            and r["settings"] == settings(args, r["method"])]
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
@@ -264,8 +270,7 @@ def main(argv=None):
 
     info = machine()
     runs_path = os.path.join(args.out, "anomaly_runs.jsonl")
-    recorded = [r for r in read_runs(runs_path) if r["settings"] == settings(args, r["method"])
-                and r["method"] in args.methods]
+    recorded = matching_runs(args, runs_path)
     done = {(r["method"], r["class"], r["seed"]) for r in recorded}
     todo = [] if args.dry_run else [(m, c, s) for s in range(args.seeds) for c in args.classes for m in args.methods
                                     if (m, c, s) not in done]
@@ -280,9 +285,10 @@ def main(argv=None):
                "settings": settings(args, method),
                "date": utc_now()}
         append_run(runs_path, run)
-        recorded.append(run)
         print(f"{method} class {label} seed {seed}: " + ", ".join(
             f"{k} {100 * v:.1f}" for k, v in run["auroc"].items()) + f" ({seconds:.0f} s)", flush=True)
+    # Re-read: another invocation (say --classes 5-9 beside --classes 0-4) may have appended runs meanwhile.
+    recorded = matching_runs(args, runs_path)
     if not recorded:
         raise SystemExit(f"no runs recorded in {runs_path} with these settings; run without --dry-run")
     path, summary = report(args, recorded, info)

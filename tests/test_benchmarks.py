@@ -148,6 +148,22 @@ def test_anomaly_runs_every_method_resumes_and_reports(tmp_path, capsys):
     assert "| 7 Sneaker |" in report and "(n=1)" in report and "| **mean** |" in report and "88.4" in report
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="bookkeeping only: run on torch")
+def test_anomaly_report_counts_runs_another_invocation_appended_meanwhile(tmp_path, monkeypatch):
+    script = load_script("anomaly")
+    record = script.append_run
+
+    def append_and_another(path, run):  # the other process finishes seed 1 while this one runs seed 0
+        record(path, run)
+        record(path, {**run, "seed": 1})
+
+    monkeypatch.setattr(script, "append_run", append_and_another)
+    args = ["--seeds", "1", "--classes", "7", "--methods", "ocsvm", "--ocsvm-train", "64", "--test-limit", "300",
+            "--out", str(tmp_path), "--backend", keras.backend.backend()]
+    assert script.main(args) == 0
+    assert "(n=2)" in (tmp_path / "anomaly.md").read_text(encoding="utf-8")
+
+
 def test_small_subset_takes_100_distinct_images_per_class():
     script = load_script("augmentation")
     y = np.repeat(np.arange(10), 150)
