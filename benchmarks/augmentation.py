@@ -307,7 +307,8 @@ def report(args, runs, info):
         "For each recipe the same CNN (ganzoo.metrics.extractors.build_classifier, Adam 1e-3, batch "
         f"{CLASSIFIER_BATCH}) trains from the same initial weights (or the same K starts, averaged, where a "
         "section says K classifiers) so that every real image is seen the same number of times (an epoch is "
-        "one pass over the recipe's training set), and is scored on the 10 000 real test images. Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
+        "one pass over the recipe's training set), and is scored on the 10 000 real test images. "
+        "Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
         "Fashion-MNIST classifier (91.7 % on real test images) on the pool against its requested labels. "
         "One section per setting of the cGAN and the classifier, the last run's first.",
         "",
