@@ -55,6 +55,7 @@ test: setup data
 # the changes; `python benchmarks/rescore_entries.py --write` rewrites the entries.
 # Each quoted item is one command; the mode-collapse runs on record were measured on JAX.
 BENCHMARKS := "benchmarks/mode_collapse.py --backend jax" "benchmarks/mode_collapse.py --backend jax --equal-budget" \
+	"benchmarks/mode_collapse.py --backend jax --remedy-budget" \
 	benchmarks/inference_latency.py benchmarks/augmentation.py benchmarks/train_step.py benchmarks/judges.py \
 	benchmarks/rescore_entries.py benchmarks/image_to_image.py benchmarks/scaling.py benchmarks/anomaly.py
 

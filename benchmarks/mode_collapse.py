@@ -20,14 +20,18 @@ file, or pass another ``--out``, to start afresh.
 Usage::
 
     python benchmarks/mode_collapse.py [--configs NAME_OR_PATH ...] [--seeds 10]
-        [--backend tensorflow] [--steps N] [--equal-budget] [--out benchmarks/results]
+        [--backend tensorflow] [--steps N] [--equal-budget | --remedy-budget]
+        [--out benchmarks/results]
 
 Without ``--configs`` it runs every zoo config whose dataset is ring8 or grid25.
 ``--steps N`` trains for one epoch of N steps instead of the config's schedule
 (for smoke runs). ``--equal-budget`` trains every remedy config on the
 networks, latent size, batch and steps of its dataset's plain GAN
 (``gan_ring8``, ``gan_grid25``), recorded as ``<config>@gan_<dataset>``, so
-the remedy is the only difference from the baseline.
+the remedy is the only difference from the baseline. ``--remedy-budget`` is
+the other half of that ablation: each dataset's plain GAN on the networks,
+latent size, batch and steps the remedy configs share (those of
+``r1_ema_<dataset>``), recorded as ``gan_<dataset>@r1_ema_<dataset>``.
 """
 
 from __future__ import annotations
@@ -75,6 +79,9 @@ def parse_args(argv=None):
     parser.add_argument("--equal-budget", action="store_true",
                         help="train every remedy config with its dataset's plain GAN's (gan_<dataset>) "
                              "networks, latent size, batch and steps: only the remedy differs")
+    parser.add_argument("--remedy-budget", action="store_true",
+                        help="train each dataset's plain GAN with the remedy configs' networks, latent "
+                             "size, batch and steps (those of r1_ema_<dataset>)")
     parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the report, JSON and plots")
     parser.add_argument("--note", default=None, help="a sentence added under the report's header")
     parser.add_argument("--dry-run", action="store_true",
@@ -82,6 +89,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}; pass e.g. --seeds 10")
+    if args.equal_budget and args.remedy_budget:
+        parser.error("--equal-budget and --remedy-budget are the two halves of the ablation; "
+                     "pass one of them per invocation")
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}; leave it out for full training")
     return parser, args
@@ -282,6 +292,14 @@ def write_outputs(out, runs, summaries, tables, total_seconds, note=None):
     return report, path
 
 
+def remedy_budget(configs):
+    """Each dataset's plain GAN (`gan_<dataset>`) on the budget of its remedy configs (`r1_ema_<dataset>`'s)."""
+    from ganzoo import config as config_lib  # pylint: disable=import-outside-toplevel
+
+    return [with_budget_of(config_lib.load(f"gan_{dataset}"), config_lib.load(f"r1_ema_{dataset}"))
+            for dataset in sorted({c.data.dataset for c in configs})]
+
+
 def main(argv=None):
     """Runs the missing runs, then writes the report over all recorded runs; returns 0."""
     parser, args = parse_args(argv)
@@ -294,6 +312,8 @@ def main(argv=None):
     configs = [] if args.dry_run and not args.configs else load_configs(parser, args.configs)
     if args.equal_budget:
         configs = equal_budget(configs)
+    if args.remedy_budget:
+        configs = remedy_budget(configs)
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         parser.error(f"config names must be unique, got {names}; give each YAML its own name")

@@ -65,6 +65,26 @@ def test_equal_budget_changes_only_the_budget():
     assert derived.train.d_learning_rate == remedy.train.d_learning_rate
 
 
+def test_remedy_budget_trains_the_plain_gan_on_the_remedies_networks_and_steps():
+    script = load_script("mode_collapse")
+    from ganzoo import config as config_lib
+
+    configs = script.remedy_budget([config_lib.load("pacgan4_grid25"), config_lib.load("gan_ring8")])
+    assert [c.name for c in configs] == ["gan_grid25@r1_ema_grid25", "gan_ring8@r1_ema_ring8"]
+    for derived in configs:
+        dataset = derived.data.dataset
+        plain, remedy = config_lib.load(f"gan_{dataset}"), config_lib.load(f"r1_ema_{dataset}")
+        assert derived.model.generator["hidden_units"] == remedy.model.generator["hidden_units"] == [256] * 3
+        assert (derived.model.latent_dim, derived.data.batch_size, derived.train.epochs) == (
+            remedy.model.latent_dim, remedy.data.batch_size, remedy.train.epochs)
+        # No remedy: the plain GAN's loss, no EMA, no R1, its optimizer settings.
+        assert (derived.model.loss, derived.model.ema_decay, derived.model.r1_weight) == (
+            plain.model.loss, plain.model.ema_decay, plain.model.r1_weight)
+        assert derived.train.d_learning_rate == plain.train.d_learning_rate
+    with pytest.raises(SystemExit):
+        script.parse_args(["--equal-budget", "--remedy-budget"])
+
+
 @pytest.mark.skipif(
     keras.backend.backend() != "torch",
     reason="bookkeeping only (arms, resume, report); the conditional models it trains pass the "
