@@ -49,6 +49,8 @@ RECIPES = {
     "pretrain_finetune": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then the real images",
                                 pretrain_epochs=PRETRAIN_EPOCHS),
     "pretrain_30_finetune": Recipe("30 epochs on the synthetic pool, then the real images", pretrain_epochs=30),
+    # With --pool-per-class 5000: the steps of pretrain_30_finetune on a 500-per-class pool, 10x the images.
+    "pretrain_3_finetune": Recipe("3 epochs on the synthetic pool, then the real images", pretrain_epochs=3),
     "pretrain_finetune_weight_0.2": Recipe(f"{PRETRAIN_EPOCHS} epochs on the synthetic pool, then real + 500 "
                                            "synthetic per class weighted 0.2", synthetic=500, weight=0.2,
                                            pretrain_epochs=PRETRAIN_EPOCHS),

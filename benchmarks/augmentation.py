@@ -310,7 +310,7 @@ def report(args, runs, info):
         "one pass over the recipe's training set), and is scored on the 10 000 real test images. "
         "Gains are paired by seed against the real-only classifier. GAN-test: the shipped "
         "Fashion-MNIST classifier (91.7 % on real test images) on the pool against its requested labels. "
-        "One section per setting of the cGAN and the classifier, the last run's first.",
+        "One section per setting of the cGAN and the classifier: the last invocation's first, then oldest first.",
         "",
     ]
     sections = {}
